@@ -1,0 +1,116 @@
+// Command cotrain reproduces "Towards robust vision by multi-task learning on monkey visual cortex"
+// (Safarani et al., NeurIPS 2021): it regenerates the paper's figures from the cache and executes the notebooks.
+// Every subcommand is a thin wrapper over a function in pkg/, which the notebooks call too.
+//
+// Usage:
+//
+//	cotrain <command> [flags]
+//
+// Run `cotrain -h` for the list of commands and `cotrain <command> -h` for each command's flags.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand of cotrain.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"version", "print module versions, the backend and its devices (no network, no plugin needed)", runVersion},
+		{"figures", "regenerate the figures from the cache into figures/", runFigures},
+		{"notebooks", "execute every notebook headlessly and write HTML copies", runNotebooks},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `cotrain reproduces Safarani et al. (NeurIPS 2021), "Towards robust vision by multi-task learning on
+monkey visual cortex", in Go. Simulated V1 data and Fashion-MNIST stand in for the monkey recordings and Tiny ImageNet
+unless you supply the real data.
+
+Usage:
+  cotrain <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, `
+Run "cotrain <command> -h" for the flags of a command.
+Backends: -backend cpu (default, pure Go), xla:cuda or xla:/abs/path/plugin.so (GPU); $GOMLX_BACKEND works too.
+`)
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(args[1:], stdout)
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "cotrain %s: %v\n", c.name, err)
+				if errors.As(err, new(usageError)) {
+					return 2
+				}
+				return 1
+			}
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "cotrain: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+// usageError marks errors caused by bad flags or arguments (exit status 2).
+type usageError struct{ error }
+
+// newFlagSet returns a flag set whose -h prints the command's description and flags.
+func newFlagSet(name, description string, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("cotrain "+name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: cotrain %s [flags]\n\n%s\n\nFlags:\n", name, strings.TrimSpace(description))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, turning flag errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+	}
+	return nil
+}

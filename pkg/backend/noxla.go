@@ -1,0 +1,5 @@
+//go:build !(((linux && amd64) || darwin) && !noxla)
+
+package backend
+
+const xlaCompiledIn = false

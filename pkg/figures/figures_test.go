@@ -1,0 +1,59 @@
+package figures
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/robustvision/cotrain/pkg/models"
+)
+
+func TestArchitectureRendersPNG(t *testing.T) {
+	cfg := models.VGGConfig{WidthDivisor: 8, InputSize: 32, InChannels: 3, NumClasses: 10}
+	fig, err := Architecture(cfg, 458, "simulated V1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := fig.PNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 800 || b.Dy() < 300 {
+		t.Errorf("figure is %v, want a readable size", b)
+	}
+	path := filepath.Join(t.TempDir(), "arch.png")
+	if err := fig.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(saved, data) {
+		t.Errorf("saved file differs from PNG(): %v", err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("Save left temporary files behind: %v", entries)
+	}
+}
+
+func TestArchitectureRejectsBadConfig(t *testing.T) {
+	if _, err := Architecture(models.VGGConfig{WidthDivisor: 3, InputSize: 32, InChannels: 3, NumClasses: 10}, 0, ""); err == nil {
+		t.Error("want an error for width divisor 3")
+	}
+	if err := (Figure{}).Save("noext"); err == nil {
+		t.Error("want an error for a file name without extension")
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{7: "7", 1000: "1,000", 39737352: "39,737,352", 100: "100"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

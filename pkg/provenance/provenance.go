@@ -1,0 +1,111 @@
+// Package provenance records how an artifact (a figure, a checkpoint, a result table) was made: the command, the
+// commit, the backend and device, the seed, the wall time and the date. Every artifact of the study carries one.
+package provenance
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// Record is the provenance of one artifact.
+type Record struct {
+	Command   string    `json:"command"`
+	Commit    string    `json:"commit"`
+	Dirty     bool      `json:"dirty,omitempty"`
+	Backend   string    `json:"backend,omitempty"`
+	Device    string    `json:"device,omitempty"`
+	Seed      *int64    `json:"seed,omitempty"`
+	WallTime  float64   `json:"wall_time_s"`
+	Date      time.Time `json:"date"`
+	GoVersion string    `json:"go_version"`
+	Host      string    `json:"host"`
+}
+
+// New starts a record for the running command; call Finish when the artifact is complete.
+func New() *Record {
+	commit, dirty := Commit()
+	host, _ := os.Hostname()
+	return &Record{
+		Command:   strings.Join(append([]string{filepath.Base(os.Args[0])}, os.Args[1:]...), " "),
+		Commit:    commit,
+		Dirty:     dirty,
+		Date:      time.Now().UTC(),
+		GoVersion: runtime.Version(),
+		Host:      fmt.Sprintf("%s (%s/%s, %d CPUs)", host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
+	}
+}
+
+// Finish sets the wall time since the record was started.
+func (r *Record) Finish() *Record {
+	r.WallTime = time.Since(r.Date).Seconds()
+	return r
+}
+
+// Commit returns the git commit of the working tree (from the build information when available, else from git) and
+// whether the tree had uncommitted changes; "unknown" when neither is available.
+func Commit() (string, bool) {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		var rev string
+		var dirty bool
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			return rev, dirty
+		}
+	}
+	out, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown", false
+	}
+	status, _ := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+	return strings.TrimSpace(string(out)), len(strings.TrimSpace(string(status))) > 0
+}
+
+// WriteJSON writes v as indented JSON to path through a temporary file and a rename, so that readers never see a
+// half-written file.
+func WriteJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, append(data, '\n'))
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same folder and a rename.
+func WriteFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

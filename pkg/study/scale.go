@@ -1,0 +1,60 @@
+// Package study holds the reproduction as data: the scales at which it runs and (as it grows) Table 1 of the paper
+// — which model needs which data and which other model — and the cache that makes every stage resumable.
+package study
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/robustvision/cotrain/pkg/models"
+)
+
+// Scale is one size of the whole study (shared/DESIGN.md, "Scales").
+type Scale struct {
+	Name        string
+	Purpose     string
+	Model       models.VGGConfig
+	Neurons     int // simulated (or recorded) V1 neurons
+	Sessions    int // recording sessions
+	Description string
+}
+
+// The three scales. The mini scale is the embedded default whose artifacts are committed; its width and size are
+// provisional until the CPU backend's benchmarks calibrate them (see README, "Scales").
+var (
+	Smoke = Scale{
+		Name: "smoke", Purpose: "tests and CI: the whole study in a few minutes on 2 cores",
+		Model:   models.VGGConfig{WidthDivisor: 16, InputSize: 32, InChannels: 3, NumClasses: 10},
+		Neurons: 32, Sessions: 2,
+		Description: "VGG-19-BN topology, widths ÷16, 32×32 Fashion-MNIST, a few hundred images, simulated V1",
+	}
+	Mini = Scale{
+		Name: "mini", Purpose: "the embedded default; its artifacts are committed",
+		Model:   models.VGGConfig{WidthDivisor: 8, InputSize: 32, InChannels: 3, NumClasses: 10},
+		Neurons: 458, Sessions: 32,
+		Description: "VGG-19-BN topology, widths ÷8, 32×32 Fashion-MNIST subset, simulated V1",
+	}
+	Paper = Scale{
+		Name: "paper", Purpose: "what the paper did (needs a GPU)",
+		Model:   models.PaperVGG,
+		Neurons: 458, Sessions: 32,
+		Description: "full VGG-19-BN, 64×64 Tiny ImageNet and recorded V1 when available, else Fashion-MNIST + simulated V1",
+	}
+)
+
+// Scales lists the scales by name.
+var Scales = map[string]Scale{Smoke.Name: Smoke, Mini.Name: Mini, Paper.Name: Paper}
+
+// LookupScale returns the scale called name, or an error listing the valid names.
+func LookupScale(name string) (Scale, error) {
+	if s, ok := Scales[name]; ok {
+		return s, nil
+	}
+	var names []string
+	for n := range Scales {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return Scale{}, fmt.Errorf("unknown scale %q: want one of %s", name, strings.Join(names, ", "))
+}
