@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/robustvision/cotrain/pkg/corrupt"
 )
 
 func TestHelpListsCommands(t *testing.T) {
@@ -58,5 +60,53 @@ func TestFiguresWritesFilesAndProvenance(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s not written: %v", f, err)
 		}
+	}
+}
+
+func TestCorruptCommand(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	img := corrupt.NewImage(32, 32, 1)
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	for _, n := range []string{"a.png", "b.png"} {
+		if err := corrupt.WritePNG(filepath.Join(in, n), img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	code := run([]string{"corrupt", "-in", in, "-out", filepath.Join(dir, "out"), "-name", "fog,contrast", "-severity", "1,5", "-seed", "3"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "out"))
+	if len(entries) != 2*2*2 {
+		t.Errorf("%d files written, want 8", len(entries))
+	}
+	got, err := corrupt.ReadPNG(filepath.Join(dir, "out", "a_fog_s5.png"))
+	if err != nil || got.C != 1 || got.H != 32 {
+		t.Errorf("a_fog_s5.png: %+v, %v (want a 32×32 grayscale PNG)", got.C, err)
+	}
+	single := filepath.Join(dir, "one.png")
+	if code := run([]string{"corrupt", "-in", filepath.Join(in, "a.png"), "-out", single, "-name", "snow", "-severity", "2"}, &out, &errOut); code != 0 {
+		t.Fatalf("single file: exit %d", code)
+	}
+	if _, err := os.Stat(single); err != nil {
+		t.Error(err)
+	}
+	for _, args := range [][]string{
+		{"corrupt", "-in", in, "-out", dir, "-name", "rain"},
+		{"corrupt", "-in", in, "-out", dir, "-preset", "cifar"},
+		{"corrupt", "-in", in},
+	} {
+		if code := run(args, &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "bad.png"), []byte("not a png"), 0o644)
+	errOut.Reset()
+	if code := run([]string{"corrupt", "-in", filepath.Join(dir, "bad.png"), "-out", filepath.Join(dir, "x.png"), "-name", "fog", "-severity", "1"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "bad.png") {
+		t.Errorf("corrupt PNG: exit %d, stderr %q", code, errOut.String())
 	}
 }

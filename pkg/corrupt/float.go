@@ -1,0 +1,548 @@
+package corrupt
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// fimage is a float32 image in [0,1] (or 0…255 where a corruption works on that scale), HWC layout.
+type fimage struct {
+	h, w, c int
+	v       []float32
+}
+
+func newF(h, w, c int) fimage { return fimage{h, w, c, make([]float32, h*w*c)} }
+
+// toFloat scales an 8-bit image by 1/scale (scale 255 gives [0,1]; 1 keeps 0…255).
+func toFloat(m Image, scale float32) fimage {
+	f := newF(m.H, m.W, m.C)
+	for i, p := range m.Pix {
+		f.v[i] = float32(p) / scale
+	}
+	return f
+}
+
+// toImage clips to [0, 1] (or [0, 255] for scale 1), multiplies by 255 (scale 255) and truncates to 8 bits, as
+// imagecorruptions' `np.uint8(np.clip(x, 0, 1) * 255)`.
+func (f fimage) toImage(scale float32) Image {
+	m := NewImage(f.h, f.w, f.c)
+	hi := 255 / scale
+	for i, v := range f.v {
+		if v != v || v < 0 { // NaN or negative
+			v = 0
+		} else if v > hi {
+			v = hi
+		}
+		m.Pix[i] = uint8(v * scale)
+	}
+	return m
+}
+
+func (f fimage) clone() fimage {
+	g := f
+	g.v = append([]float32(nil), f.v...)
+	return g
+}
+
+// channel extracts channel ch as a one-channel image.
+func (f fimage) channel(ch int) fimage {
+	g := newF(f.h, f.w, 1)
+	for i := range g.v {
+		g.v[i] = f.v[i*f.c+ch]
+	}
+	return g
+}
+
+func (f fimage) setChannel(ch int, g fimage) {
+	for i := range g.v {
+		f.v[i*f.c+ch] = g.v[i]
+	}
+}
+
+// perChannel applies fn to every channel separately.
+func (f fimage) perChannel(fn func(fimage) fimage) fimage {
+	if f.c == 1 {
+		return fn(f)
+	}
+	out := newF(f.h, f.w, f.c)
+	for ch := range f.c {
+		out.setChannel(ch, fn(f.channel(ch)))
+	}
+	return out
+}
+
+// Boundary modes, named as in scipy.ndimage.
+type boundary int
+
+const (
+	nearest  boundary = iota // a a a | a b c d | d d d
+	reflect                  // b a | a b c d | d c   (half-sample symmetric; scipy "reflect")
+	mirror                   // c b | a b c d | c b   (whole-sample symmetric; scipy "mirror", OpenCV REFLECT_101)
+	constant                 // 0 0 | a b c d | 0 0
+)
+
+// index maps i into [0, n) under the boundary mode; -1 means "outside, use 0" (constant mode).
+func (b boundary) index(i, n int) int {
+	if i >= 0 && i < n {
+		return i
+	}
+	switch b {
+	case nearest:
+		if i < 0 {
+			return 0
+		}
+		return n - 1
+	case reflect:
+		if n == 1 {
+			return 0
+		}
+		period := 2 * n
+		i %= period
+		if i < 0 {
+			i += period
+		}
+		if i >= n {
+			i = period - 1 - i
+		}
+		return i
+	case mirror:
+		if n == 1 {
+			return 0
+		}
+		period := 2*n - 2
+		i %= period
+		if i < 0 {
+			i += period
+		}
+		if i >= n {
+			i = period - i
+		}
+		return i
+	default:
+		return -1
+	}
+}
+
+// gaussianKernel1D returns scipy.ndimage's Gaussian weights for sigma and truncate (radius = int(truncate·σ + 0.5)).
+func gaussianKernel1D(sigma, truncate float64) []float32 {
+	radius := int(truncate*sigma + 0.5)
+	k := make([]float64, 2*radius+1)
+	var sum float64
+	for i := range k {
+		x := float64(i - radius)
+		k[i] = math.Exp(-0.5 * x * x / (sigma * sigma))
+		sum += k[i]
+	}
+	out := make([]float32, len(k))
+	for i := range k {
+		out[i] = float32(k[i] / sum)
+	}
+	return out
+}
+
+// padded returns channel ch of f as a (h+2·ry)×(w+2·rx) plane extended by the boundary mode b (zeros for constant).
+func padded(f fimage, ch, ry, rx int, b boundary) (plane []float32, stride int) {
+	stride = f.w + 2*rx
+	plane = make([]float32, (f.h+2*ry)*stride)
+	cols := make([]int, stride)
+	for x := range stride {
+		cols[x] = b.index(x-rx, f.w)
+	}
+	for y := range f.h + 2*ry {
+		yy := b.index(y-ry, f.h)
+		if yy < 0 {
+			continue
+		}
+		row := plane[y*stride : (y+1)*stride]
+		src := yy * f.w
+		for x, xx := range cols {
+			if xx >= 0 {
+				row[x] = f.v[(src+xx)*f.c+ch]
+			}
+		}
+	}
+	return plane, stride
+}
+
+// correlate1D filters every channel of f along one axis (0: rows/y, 1: columns/x) with kernel k centred on its middle.
+func correlate1D(f fimage, k []float32, axis int, b boundary) fimage {
+	r := len(k) / 2
+	ry, rx := r, 0
+	if axis == 1 {
+		ry, rx = 0, r
+	}
+	k2 := make([][]float32, 2*ry+1)
+	for i := range k2 {
+		k2[i] = make([]float32, 2*rx+1)
+	}
+	for j, v := range k {
+		if axis == 0 {
+			k2[j][0] = v
+		} else {
+			k2[0][j] = v
+		}
+	}
+	return correlate2D(f, k2, b)
+}
+
+// correlate2D correlates every channel of f with kernel k (anchored at its centre) under boundary mode b. Rows and
+// columns of k that are entirely zero are skipped; the inner loop runs along image rows.
+func correlate2D(f fimage, k [][]float32, b boundary) fimage {
+	kh, kw := len(k), len(k[0])
+	ry, rx := kh/2, kw/2
+	out := newF(f.h, f.w, f.c)
+	acc := make([]float32, f.w)
+	symmetric := isSymmetric(k)
+	var fold []float32
+	for ch := range f.c {
+		plane, stride := padded(f, ch, ry, rx, b)
+		if fold == nil {
+			fold = make([]float32, stride)
+		}
+		for y := range f.h {
+			clear(acc)
+			if symmetric {
+				// k[i][j] = k[kh−1−i][j] = k[i][kw−1−j]: add mirrored rows first, then mirrored columns, so each
+				// weight is multiplied once for up to four pixels.
+				for i := 0; i <= ry; i++ {
+					top := plane[(y+i)*stride : (y+i+1)*stride]
+					if i < ry {
+						bottom := plane[(y+kh-1-i)*stride : (y+kh-i)*stride]
+						for x := range fold {
+							fold[x] = top[x] + bottom[x]
+						}
+					} else {
+						copy(fold, top)
+					}
+					for j := 0; j <= rx; j++ {
+						kv := k[i][j]
+						if kv == 0 {
+							continue
+						}
+						left := fold[j : j+f.w]
+						if j < rx {
+							right := fold[kw-1-j : kw-1-j+f.w]
+							for x := range acc {
+								acc[x] += kv * (left[x] + right[x])
+							}
+						} else {
+							for x := range acc {
+								acc[x] += kv * left[x]
+							}
+						}
+					}
+				}
+			} else {
+				for i := range kh {
+					row := plane[(y+i)*stride:]
+					for j, kv := range k[i] {
+						if kv == 0 {
+							continue
+						}
+						src := row[j : j+f.w]
+						for x := range acc {
+							acc[x] += kv * src[x]
+						}
+					}
+				}
+			}
+			for x, v := range acc {
+				out.v[(y*f.w+x)*f.c+ch] = v
+			}
+		}
+	}
+	return out
+}
+
+// isSymmetric reports whether k is unchanged by flipping it vertically and horizontally.
+func isSymmetric(k [][]float32) bool {
+	kh, kw := len(k), len(k[0])
+	for i := range kh {
+		for j := range kw {
+			if k[i][j] != k[kh-1-i][j] || k[i][j] != k[i][kw-1-j] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// filter2D is OpenCV's filter2D (correlation, kernel anchored at its centre, BORDER_REFLECT_101) applied to each
+// channel.
+func filter2D(f fimage, k [][]float32) fimage { return correlate2D(f, k, mirror) }
+
+// bilinearAt samples channel ch of f at (y, x) with order-1 interpolation, as scipy.ndimage.map_coordinates(order=1)
+// with the given boundary mode.
+func bilinearAt(f fimage, y, x float64, ch int, b boundary) float32 {
+	y0f, x0f := math.Floor(y), math.Floor(x)
+	dy, dx := float32(y-y0f), float32(x-x0f)
+	y0, x0 := int(y0f), int(x0f)
+	get := func(yy, xx int) float32 {
+		yy, xx = b.index(yy, f.h), b.index(xx, f.w)
+		if yy < 0 || xx < 0 {
+			return 0
+		}
+		return f.v[(yy*f.w+xx)*f.c+ch]
+	}
+	return (1-dy)*((1-dx)*get(y0, x0)+dx*get(y0, x0+1)) + dy*((1-dx)*get(y0+1, x0)+dx*get(y0+1, x0+1))
+}
+
+// zoom is scipy.ndimage.zoom(order=1) of the spatial axes by factor z: the output has round(n·z) pixels per axis and
+// output pixel o samples input coordinate o·(n−1)/(m−1).
+func zoom(f fimage, z float64) fimage {
+	oh, ow := int(math.Round(float64(f.h)*z)), int(math.Round(float64(f.w)*z))
+	out := newF(oh, ow, f.c)
+	y0, y1, wy := linearTaps(f.h, oh)
+	x0, x1, wx := linearTaps(f.w, ow)
+	for y := range oh {
+		r0, r1, a := y0[y]*f.w, y1[y]*f.w, wy[y]
+		for x := range ow {
+			c0, c1, bw := x0[x], x1[x], wx[x]
+			for ch := range f.c {
+				top := (1-bw)*f.v[(r0+c0)*f.c+ch] + bw*f.v[(r0+c1)*f.c+ch]
+				bottom := (1-bw)*f.v[(r1+c0)*f.c+ch] + bw*f.v[(r1+c1)*f.c+ch]
+				out.v[(y*ow+x)*f.c+ch] = (1-a)*top + a*bottom
+			}
+		}
+	}
+	return out
+}
+
+// linearTaps returns, for each of m output positions, the two input indices and the weight of the second for
+// scipy's zoom mapping o·(n−1)/(m−1) (edge indices clamped).
+func linearTaps(n, m int) (i0, i1 []int, w []float32) {
+	i0, i1, w = make([]int, m), make([]int, m), make([]float32, m)
+	scale := 0.0
+	if m > 1 {
+		scale = float64(n-1) / float64(m-1)
+	}
+	for o := range m {
+		c := float64(o) * scale
+		fl := math.Floor(c)
+		i0[o] = min(int(fl), n-1)
+		i1[o] = min(int(fl)+1, n-1)
+		w[o] = float32(c - fl)
+	}
+	return i0, i1, w
+}
+
+// crop returns rows [y, y+h) and columns [x, x+w) of f.
+func crop(f fimage, y, x, h, w int) fimage {
+	out := newF(h, w, f.c)
+	for r := range h {
+		copy(out.v[r*w*f.c:(r+1)*w*f.c], f.v[((y+r)*f.w+x)*f.c:((y+r)*f.w+x+w)*f.c])
+	}
+	return out
+}
+
+// clippedZoom is imagecorruptions' clipped_zoom: a centre crop of ceil(n/z) pixels, zoomed by z, then the first
+// h×w pixels (or, with centred, the centre h×w pixels as Hendrycks' Tiny-ImageNet-C generator does).
+func clippedZoom(f fimage, z float64, centred bool) fimage {
+	ch0 := int(math.Ceil(float64(f.h) / z))
+	ch1 := int(math.Ceil(float64(f.w) / z))
+	top0, top1 := (f.h-ch0)/2, (f.w-ch1)/2
+	zoomed := zoom(crop(f, top0, top1, ch0, ch1), z)
+	ty, tx := 0, 0
+	if centred {
+		ty, tx = (zoomed.h-f.h)/2, (zoomed.w-f.w)/2
+	}
+	h, w := min(f.h, zoomed.h-ty), min(f.w, zoomed.w-tx)
+	out := crop(zoomed, ty, tx, h, w)
+	if h < f.h || w < f.w { // pad (never happens for z ≥ 1)
+		p := newF(f.h, f.w, f.c)
+		for y := range h {
+			copy(p.v[y*f.w*f.c:], out.v[y*w*f.c:(y+1)*w*f.c])
+		}
+		out = p
+	}
+	return out
+}
+
+// motionBlurKernel is imagecorruptions' one-sided Gaussian kernel: k_i ∝ exp(−i²/(2σ²)), i = 0 … 2·radius.
+func motionBlurKernel(radius, sigma float64) []float32 {
+	width := int(2*radius + 1)
+	k := make([]float64, width)
+	var sum float64
+	for i := range k {
+		k[i] = math.Exp(-float64(i*i)/(2*sigma*sigma)) / (math.Sqrt(2*math.Pi) * sigma)
+		sum += k[i]
+	}
+	out := make([]float32, width)
+	for i := range k {
+		out[i] = float32(k[i] / sum)
+	}
+	return out
+}
+
+// motionBlurField is imagecorruptions' _motion_blur: the sum over i of k_i times the image shifted by i pixels against
+// the direction angle (degrees), with edge replication. It stops (leaving the kernel's tail out) once a shift reaches
+// the image size.
+func motionBlurField(f fimage, radius, sigma, angle float64) fimage {
+	k := motionBlurKernel(radius, sigma)
+	width := float64(len(k))
+	rad := angle * math.Pi / 180
+	py, px := width*math.Sin(rad), width*math.Cos(rad)
+	hyp := math.Hypot(py, px)
+	out := newF(f.h, f.w, f.c)
+	c := f.c
+	rowLen := f.w * c
+	for i, kv := range k {
+		dy := -int(math.Ceil(float64(i)*py/hyp - 0.5))
+		dx := -int(math.Ceil(float64(i)*px/hyp - 0.5))
+		if abs(dy) >= f.h || abs(dx) >= f.w {
+			break
+		}
+		// out(y, x) += kv · in(clamp(y−dy), clamp(x−dx)): the middle of each row is a shifted copy, the ends repeat
+		// the edge pixel.
+		x0, x1 := max(0, dx), min(f.w, f.w+dx) // columns whose source x−dx is inside the image
+		for y := range f.h {
+			sy := min(max(y-dy, 0), f.h-1)
+			src := f.v[sy*rowLen : (sy+1)*rowLen]
+			dst := out.v[y*rowLen : (y+1)*rowLen]
+			mid := dst[x0*c : x1*c]
+			from := src[(x0-dx)*c : (x1-dx)*c]
+			for j := range mid {
+				mid[j] += kv * from[j]
+			}
+			for x := 0; x < x0; x++ { // left edge: source column 0
+				for ch := range c {
+					dst[x*c+ch] += kv * src[ch]
+				}
+			}
+			for x := x1; x < f.w; x++ { // right edge: source column w−1
+				for ch := range c {
+					dst[x*c+ch] += kv * src[(f.w-1)*c+ch]
+				}
+			}
+		}
+	}
+	return out
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
+}
+
+// plasmaFractal is imagecorruptions' diamond-square plasma fractal on a mapsize×mapsize grid (mapsize a power of 2),
+// normalised to [0, 1]. Note the reference's wibble·U(−wibble, wibble) perturbation, kept as is.
+func plasmaFractal(mapsize int, wibbleDecay float64, rng *rand.Rand) []float64 {
+	m := make([]float64, mapsize*mapsize)
+	at := func(y, x int) *float64 {
+		y = ((y % mapsize) + mapsize) % mapsize
+		x = ((x % mapsize) + mapsize) % mapsize
+		return &m[y*mapsize+x]
+	}
+	wibble := 100.0
+	wibbled := func(v float64) float64 { return v/4 + wibble*(rng.Float64()*2*wibble-wibble) }
+	for step := mapsize; step >= 2; step /= 2 {
+		half := step / 2
+		// Squares: centre of each square = mean of its four corners (with wrap-around).
+		for y := 0; y < mapsize; y += step {
+			for x := 0; x < mapsize; x += step {
+				s := *at(y, x) + *at(y+step, x) + *at(y, x+step) + *at(y+step, x+step)
+				*at(y+half, x+half) = wibbled(s)
+			}
+		}
+		// Diamonds, first those on the horizontal edges (rows y, columns x+half) …
+		for y := 0; y < mapsize; y += step {
+			for x := 0; x < mapsize; x += step {
+				s := *at(y+half, x+half) + *at(y-half, x+half) + *at(y, x) + *at(y, x+step)
+				*at(y, x+half) = wibbled(s)
+			}
+		}
+		// … then those on the vertical edges (rows y+half, columns x).
+		for y := 0; y < mapsize; y += step {
+			for x := 0; x < mapsize; x += step {
+				s := *at(y+half, x+half) + *at(y+half, x-half) + *at(y, x) + *at(y+step, x)
+				*at(y+half, x) = wibbled(s)
+			}
+		}
+		wibble /= wibbleDecay
+	}
+	lo, hi := m[0], m[0]
+	for _, v := range m {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	for i := range m {
+		m[i] = (m[i] - lo) / (hi - lo)
+	}
+	return m
+}
+
+func nextPow2(n int) int {
+	p := 1
+	for p < n {
+		p *= 2
+	}
+	return p
+}
+
+// gaussianFilter is scipy.ndimage.gaussian_filter over the two spatial axes (channels filtered independently).
+func gaussianFilter(f fimage, sigma, truncate float64, b boundary) fimage {
+	k := gaussianKernel1D(sigma, truncate)
+	return correlate1D(correlate1D(f, k, 0, b), k, 1, b)
+}
+
+// addClippedZoom adds clippedZoom(f, z, centred) to acc without materialising the crop or the zoomed image.
+func addClippedZoom(acc, f fimage, z float64, centred bool) {
+	ch0 := int(math.Ceil(float64(f.h) / z))
+	ch1 := int(math.Ceil(float64(f.w) / z))
+	top0, top1 := (f.h-ch0)/2, (f.w-ch1)/2
+	oh, ow := int(math.Round(float64(ch0)*z)), int(math.Round(float64(ch1)*z))
+	ty, tx := 0, 0
+	if centred {
+		ty, tx = (oh-f.h)/2, (ow-f.w)/2
+	}
+	y0, y1, wy := linearTaps(ch0, oh)
+	x0, x1, wx := linearTaps(ch1, ow)
+	c := f.c
+	for y := range min(f.h, oh-ty) {
+		oy := y + ty
+		r0, r1, a := (top0+y0[oy])*f.w, (top0+y1[oy])*f.w, wy[oy]
+		row := acc.v[y*f.w*c:]
+		for x := range min(f.w, ow-tx) {
+			ox := x + tx
+			c0, c1, bw := top1+x0[ox], top1+x1[ox], wx[ox]
+			for k := range c {
+				top := (1-bw)*f.v[(r0+c0)*c+k] + bw*f.v[(r0+c1)*c+k]
+				bottom := (1-bw)*f.v[(r1+c0)*c+k] + bw*f.v[(r1+c1)*c+k]
+				row[x*c+k] += (1-a)*top + a*bottom
+			}
+		}
+	}
+}
+
+// sampleBilinear writes all channels of f sampled at (y, x) into dst: bilinearAt for every channel at once.
+func sampleBilinear(dst []float32, f fimage, y, x float64, b boundary) {
+	y0f, x0f := math.Floor(y), math.Floor(x)
+	dy, dx := float32(y-y0f), float32(x-x0f)
+	y0, x0 := int(y0f), int(x0f)
+	ya, yb := b.index(y0, f.h), b.index(y0+1, f.h)
+	xa, xb := b.index(x0, f.w), b.index(x0+1, f.w)
+	w := [4]float32{(1 - dy) * (1 - dx), (1 - dy) * dx, dy * (1 - dx), dy * dx}
+	idx := [4]int{-1, -1, -1, -1}
+	if ya >= 0 && xa >= 0 {
+		idx[0] = (ya*f.w + xa) * f.c
+	}
+	if ya >= 0 && xb >= 0 {
+		idx[1] = (ya*f.w + xb) * f.c
+	}
+	if yb >= 0 && xa >= 0 {
+		idx[2] = (yb*f.w + xa) * f.c
+	}
+	if yb >= 0 && xb >= 0 {
+		idx[3] = (yb*f.w + xb) * f.c
+	}
+	for ch := range dst {
+		var s float32
+		for k, i := range idx {
+			if i >= 0 {
+				s += w[k] * f.v[i+ch]
+			}
+		}
+		dst[ch] = s
+	}
+}
