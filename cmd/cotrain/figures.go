@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+
+	"github.com/robustvision/cotrain/pkg/corrupt"
+	"github.com/robustvision/cotrain/pkg/data"
 	"io"
 	"path/filepath"
 
@@ -15,6 +18,8 @@ func runFigures(args []string, stdout io.Writer) error {
 files, with a provenance.json that records how they were made. Nothing is trained: missing results are reported.`, stdout)
 	out := fs.String("out", "figures", "folder to write the figures into")
 	scaleName := fs.String("scale", study.Mini.Name, "scale whose cache the figures come from: smoke, mini or paper")
+	manifest := fs.String("manifest", filepath.Join("data", "photos.tsv"), "photo manifest")
+	photoDir := fs.String("photos-dir", study.PhotoDir, "where `cotrain data fetch` keeps the photographs")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -27,9 +32,35 @@ files, with a provenance.json that records how they were made. Nothing is traine
 		file  string
 		build func() (figures.Figure, error)
 	}
+	corruptionImage := func() (corrupt.Image, error) {
+		photos, err := data.LoadManifest(*manifest)
+		if err != nil {
+			return corrupt.Image{}, err
+		}
+		p, err := data.FindPhoto(photos, figures.CorruptionPhoto)
+		if err != nil {
+			return corrupt.Image{}, err
+		}
+		pix, err := data.RGBPatch(p, *photoDir, 64)
+		return corrupt.Image{H: 64, W: 64, C: 3, Pix: pix}, err
+	}
 	jobs := []job{
 		{"fig1_architecture.png", func() (figures.Figure, error) {
 			return figures.Architecture(scale.Model, scale.Neurons, "simulated V1")
+		}},
+		{"fig9_corruptions.png", func() (figures.Figure, error) {
+			img, err := corruptionImage()
+			if err != nil {
+				return figures.Figure{}, err
+			}
+			return figures.CorruptionExamples(img, 2, 1, corrupt.PresetImageNetC)
+		}},
+		{"corruptions_all_severities.png", func() (figures.Figure, error) {
+			img, err := corruptionImage()
+			if err != nil {
+				return figures.Figure{}, err
+			}
+			return figures.CorruptionGrid(img, 1, corrupt.PresetImageNetC)
 		}},
 	}
 	var written []string

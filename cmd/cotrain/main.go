@@ -28,6 +28,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"version", "print module versions, the backend and its devices (no network, no plugin needed)", runVersion},
+		{"data", "check, fetch and prepare the data (Fashion-MNIST, Tiny ImageNet, natural photographs)", runData},
 		{"corrupt", "apply ImageNet-C corruptions to PNG images (pure Go, deterministic)", runCorrupt},
 		{"figures", "regenerate the figures from the cache into figures/", runFigures},
 		{"notebooks", "execute every notebook headlessly and write HTML copies", runNotebooks},

@@ -4,9 +4,11 @@ package study
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/models"
 )
 
@@ -17,8 +19,15 @@ type Scale struct {
 	Model       models.VGGConfig
 	Neurons     int // simulated (or recorded) V1 neurons
 	Sessions    int // recording sessions
+	Data        data.Classification
 	Description string
 }
+
+// PhotoDir is where `cotrain data fetch` keeps the natural photographs (shared by all scales; not committed).
+var PhotoDir = filepath.Join("data", "cache", "photos")
+
+// CacheDir is the folder of a scale's artifacts: data/cache/<scale>.
+func CacheDir(s Scale) string { return filepath.Join("data", "cache", s.Name) }
 
 // The three scales. The mini scale is the embedded default whose artifacts are committed; its width and size are
 // provisional until the CPU backend's benchmarks calibrate them (see README, "Scales").
@@ -27,18 +36,21 @@ var (
 		Name: "smoke", Purpose: "tests and CI: the whole study in a few minutes on 2 cores",
 		Model:   models.VGGConfig{WidthDivisor: 16, InputSize: 32, InChannels: 3, NumClasses: 10},
 		Neurons: 32, Sessions: 2,
+		Data:        data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 40, ValPerClass: 10, TestPerClass: 20, Seed: 1},
 		Description: "VGG-19-BN topology, widths ÷16, 32×32 Fashion-MNIST, a few hundred images, simulated V1",
 	}
 	Mini = Scale{
 		Name: "mini", Purpose: "the embedded default; its artifacts are committed",
 		Model:   models.VGGConfig{WidthDivisor: 8, InputSize: 32, InChannels: 3, NumClasses: 10},
 		Neurons: 458, Sessions: 32,
+		Data:        data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 1000, ValPerClass: 200, TestPerClass: 300, Seed: 1},
 		Description: "VGG-19-BN topology, widths ÷8, 32×32 Fashion-MNIST subset, simulated V1",
 	}
 	Paper = Scale{
 		Name: "paper", Purpose: "what the paper did (needs a GPU)",
 		Model:   models.PaperVGG,
 		Neurons: 458, Sessions: 32,
+		Data:        data.Classification{Dataset: "fmnist", Size: 64},
 		Description: "full VGG-19-BN, 64×64 Tiny ImageNet and recorded V1 when available, else Fashion-MNIST + simulated V1",
 	}
 )

@@ -1,0 +1,93 @@
+package data
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/robustvision/cotrain/pkg/provenance"
+)
+
+// Classification describes the classification data of one scale of the study.
+type Classification struct {
+	Dataset       string // "fmnist" (Fashion-MNIST, the default stand-in) or "tin" (Tiny ImageNet)
+	Dir           string // where the data are; "" means the default (FashionMNISTDir) for fmnist
+	Size          int    // model input size (pixels)
+	TrainPerClass int    // stratified subset of the 90 % training split; 0 = all
+	ValPerClass   int    // stratified subset of the 10 % validation split; 0 = all
+	TestPerClass  int    // stratified subset of the test set; 0 = all
+	Seed          uint64 // for the stratified subsets
+}
+
+// Prepared is the classification data ready for training: grayscale, at the model's input size, split as the paper,
+// with the training set's normalisation statistics.
+type Prepared struct {
+	Split
+	Stats Stats
+}
+
+// Load reads, converts, fits and splits the data set. statsFile, if not empty, caches the normalisation statistics:
+// they are computed once from the training split, written atomically, and read back on later calls (recomputed if
+// the file describes a different training set).
+func Load(c Classification, statsFile string) (*Prepared, error) {
+	var train, test *Set
+	var err error
+	switch c.Dataset {
+	case "fmnist", "fashion-mnist", "":
+		train, test, err = LoadFashionMNIST(c.Dir)
+	case "tin", "tiny-imagenet":
+		if c.Dir == "" {
+			return nil, fmt.Errorf("Tiny ImageNet: give its folder with -data-dir")
+		}
+		train, test, err = LoadTinyImageNet(c.Dir)
+	default:
+		return nil, fmt.Errorf("unknown data set %q: want fmnist or tin", c.Dataset)
+	}
+	if err != nil {
+		return nil, err
+	}
+	train, test = Fit(Gray(train), c.Size), Fit(Gray(test), c.Size)
+	split := PaperSplit(train, test)
+	if c.TrainPerClass > 0 {
+		split.Train = Stratified(split.Train, c.TrainPerClass, c.Seed)
+	}
+	if c.ValPerClass > 0 {
+		split.Validation = Stratified(split.Validation, c.ValPerClass, c.Seed+1)
+	}
+	if c.TestPerClass > 0 {
+		split.Test = Stratified(split.Test, c.TestPerClass, c.Seed+2)
+	}
+	p := &Prepared{Split: split}
+	if statsFile != "" {
+		if b, err := os.ReadFile(statsFile); err == nil {
+			var s Stats
+			if json.Unmarshal(b, &s) == nil && s.Source == split.Train.Name && s.Images == split.Train.N && s.Std > 0 {
+				p.Stats = s
+				return p, nil
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	p.Stats = ComputeStats(split.Train)
+	if statsFile != "" {
+		if err := provenance.WriteJSON(statsFile, p.Stats); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Describe summarises the prepared data in one line per split.
+func (p *Prepared) Describe() string {
+	var b strings.Builder
+	for _, s := range []*Set{p.Train, p.Validation, p.Test} {
+		fmt.Fprintf(&b, "%-60s %6d images %dx%d, per class %v\n", s.Name, s.N, s.W, s.H, s.ClassCounts())
+	}
+	fmt.Fprintf(&b, "normalisation: mean %.4f, std %.4f (from %s)\n", p.Stats.Mean, p.Stats.Std, filepath.Base(p.Stats.Source))
+	return b.String()
+}
