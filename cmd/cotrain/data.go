@@ -99,4 +99,3 @@ are skipped.`, stdout)
 	fmt.Fprint(stdout, dataUsage)
 	return usageError{fmt.Errorf("unknown data command %q", args[0])}
 }
-

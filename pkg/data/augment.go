@@ -43,8 +43,8 @@ func Augment(img []uint8, h, w int, rng *rand.Rand, scratch []uint8) {
 		for x := range w {
 			// Inverse rotation of the output pixel gives the source pixel (nearest neighbour).
 			dy, dx := float64(y)-cy, float64(x)-cx
-			sx := math.Round(cos*dx+sin*dy+cx)
-			sy := math.Round(-sin*dx+cos*dy+cy)
+			sx := math.Round(cos*dx + sin*dy + cx)
+			sy := math.Round(-sin*dx + cos*dy + cy)
 			if sy >= 0 && sy < float64(h) && sx >= 0 && sx < float64(w) {
 				img[y*w+x] = crop[int(sy)*w+int(sx)]
 			} else {
