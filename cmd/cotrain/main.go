@@ -29,6 +29,8 @@ func commands() []command {
 	return []command{
 		{"version", "print module versions, the backend and its devices (no network, no plugin needed)", runVersion},
 		{"data", "check, fetch and prepare the data (Fashion-MNIST, Tiny ImageNet, natural photographs)", runData},
+		{"v1sim", "simulate the virtual monkey (SIMULATED V1 population, the paper's recording protocol)", runV1sim},
+		{"neural", "statistics of a neural dataset: FEV, true explainable variance, counts, Fano factors", runNeural},
 		{"corrupt", "apply ImageNet-C corruptions to PNG images (pure Go, deterministic)", runCorrupt},
 		{"figures", "regenerate the figures from the cache into figures/", runFigures},
 		{"notebooks", "execute every notebook headlessly and write HTML copies", runNotebooks},

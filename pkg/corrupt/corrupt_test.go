@@ -345,24 +345,6 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 }
 
-func TestPoissonMoments(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, lambda := range []float64{0.5, 3, 12, 60, 250} {
-		var s, s2 float64
-		const n = 40000
-		for range n {
-			k := poisson(rng, lambda)
-			s += k
-			s2 += k * k
-		}
-		mean := s / n
-		variance := s2/n - mean*mean
-		if math.Abs(mean-lambda) > 4*math.Sqrt(lambda/n) || math.Abs(variance-lambda)/lambda > 0.05 {
-			t.Errorf("Poisson(%v): mean %.3f, variance %.3f", lambda, mean, variance)
-		}
-	}
-}
-
 // TestFrostTextureStatistics prints (and bounds) the statistics quoted in frost.go: mean brightness, contrast and
 // the slope β of the radially averaged power spectrum P(f) ∝ f^−β.
 func TestFrostTextureStatistics(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+
+	"github.com/robustvision/cotrain/pkg/randdist"
 )
 
 // Severity tables, index 0 = severity 1. "ic" = imagecorruptions v1.1.2 (preset imagenet-c), "hr" = Hendrycks'
@@ -101,41 +103,4 @@ func impulseNoise(img Image, sev int, p Preset, rng *rand.Rand) Image {
 	return out
 }
 
-// poisson draws from a Poisson distribution with mean lambda: Knuth's product method for small means and Hörmann's
-// transformed rejection with squeeze (PTRS, 1993) for lambda ≥ 10.
-func poisson(rng *rand.Rand, lambda float64) float64 {
-	if lambda <= 0 {
-		return 0
-	}
-	if lambda < 10 {
-		l := math.Exp(-lambda)
-		k, prod := 0.0, rng.Float64()
-		for prod > l {
-			k++
-			prod *= rng.Float64()
-		}
-		return k
-	}
-	slam := math.Sqrt(lambda)
-	loglam := math.Log(lambda)
-	b := 0.931 + 2.53*slam
-	a := -0.059 + 0.02483*b
-	invalpha := 1.1239 + 1.1328/(b-3.4)
-	vr := 0.9277 - 3.6224/(b-2)
-	for {
-		u := rng.Float64() - 0.5
-		v := rng.Float64()
-		us := 0.5 - math.Abs(u)
-		k := math.Floor((2*a/us+b)*u + lambda + 0.43)
-		if us >= 0.07 && v <= vr {
-			return k
-		}
-		if k < 0 || (us < 0.013 && v > us) {
-			continue
-		}
-		lg, _ := math.Lgamma(k + 1)
-		if math.Log(v)+math.Log(invalpha)-math.Log(a/(us*us)+b) <= -lambda+k*loglam-lg {
-			return k
-		}
-	}
-}
+func poisson(rng *rand.Rand, lambda float64) float64 { return randdist.Poisson(rng, lambda) }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -14,8 +15,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/image/webp"
 
@@ -194,16 +197,32 @@ type PhotoImage struct {
 	H, W   int
 }
 
-// LoadPhotos decodes the photos of the manifest from dir as grayscale (PIL "L" weights).
+// LoadPhotos decodes the photos of the manifest from dir as grayscale, several at a time.
 func LoadPhotos(photos []Photo, dir string) ([]PhotoImage, error) {
-	var out []PhotoImage
-	for _, p := range photos {
-		file := filepath.Join(dir, p.File())
-		img, err := DecodeImageFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("photo %s: %w (run `cotrain data fetch`)", p.ID, err)
-		}
-		out = append(out, toGrayPhoto(p.ID, fmt.Sprintf("%s %s: %s (%s, %s)", p.Package, p.Version, p.Path, p.License, p.Copyright), img))
+	out := make([]PhotoImage, len(photos))
+	errs := make([]error, len(photos))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				p := photos[i]
+				img, err := DecodeImageFile(filepath.Join(dir, p.File()))
+				if err != nil {
+					errs[i] = fmt.Errorf("photo %s: %w (run `cotrain data fetch`)", p.ID, err)
+					continue
+				}
+				out[i] = toGrayPhoto(p.ID, fmt.Sprintf("%s %s: %s (%s, %s)", p.Package, p.Version, p.Path, p.License, p.Copyright), img)
+			}
+		})
+	}
+	for i := range photos {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -236,10 +255,19 @@ func LoadPhotoDir(dir string) ([]PhotoImage, error) {
 	return out, nil
 }
 
+// toGrayPhoto converts a photograph to grey: for JPEG and WebP (decoded as Y'CbCr) the luma plane Y' itself, which is
+// the ITU-R 601 luma that PIL's "L" conversion computes from RGB; for other images PIL's "L" weights on RGB.
 func toGrayPhoto(id, source string, img image.Image) PhotoImage {
-	rgb := rgbPixels(img)
 	b := img.Bounds()
 	g := make([]uint8, b.Dx()*b.Dy())
+	if y, ok := img.(*image.YCbCr); ok {
+		for row := range b.Dy() {
+			off := y.YOffset(b.Min.X, b.Min.Y+row)
+			copy(g[row*b.Dx():(row+1)*b.Dx()], y.Y[off:off+b.Dx()])
+		}
+		return PhotoImage{ID: id, Source: source, Gray: g, H: b.Dy(), W: b.Dx()}
+	}
+	rgb := rgbPixels(img)
 	for i := range g {
 		r, gg, bl := uint32(rgb[3*i]), uint32(rgb[3*i+1]), uint32(rgb[3*i+2])
 		g[i] = uint8((r*19595 + gg*38470 + bl*7471 + 0x8000) >> 16)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/jpeg"
 	_ "image/png" // some Tiny ImageNet mirrors ship PNGs
 	"os"
@@ -134,14 +135,20 @@ func decodeImage(data []byte) (image.Image, error) {
 	return img, nil
 }
 
-// rgbPixels returns the image's pixels as interleaved 8-bit RGB.
+// rgbPixels returns the image's pixels as interleaved 8-bit RGB (image/draw's fast paths convert YCbCr, the
+// usual result of JPEG and WebP decoding).
 func rgbPixels(img image.Image) []uint8 {
 	b := img.Bounds()
+	rgba, ok := img.(*image.RGBA)
+	if !ok {
+		rgba = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		draw.Draw(rgba, rgba.Bounds(), img, b.Min, draw.Src)
+	}
 	out := make([]uint8, 0, b.Dx()*b.Dy()*3)
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			out = append(out, uint8(r>>8), uint8(g>>8), uint8(bl>>8))
+	for y := range b.Dy() {
+		row := rgba.Pix[y*rgba.Stride : y*rgba.Stride+4*b.Dx()]
+		for x := 0; x < len(row); x += 4 {
+			out = append(out, row[x], row[x+1], row[x+2])
 		}
 	}
 	return out

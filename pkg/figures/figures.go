@@ -7,22 +7,57 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"io"
 	"os"
 	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
-// Figure is a finished plot with the size it is meant to be drawn at.
+// Figure is a finished plot, or a grid of panels (Tiles, row by row), with the size it is meant to be drawn at.
 type Figure struct {
 	Plot          *plot.Plot
+	Tiles         [][]*plot.Plot
 	Width, Height vg.Length
 }
 
-// PNG renders the figure as a PNG image at 150 dpi.
+// writerTo renders the figure in the given format ("png", "svg", "pdf").
+func (f Figure) writerTo(format string) (io.WriterTo, error) {
+	if f.Tiles == nil {
+		return f.Plot.WriterTo(f.Width, f.Height, format)
+	}
+	c, err := draw.NewFormattedCanvas(f.Width, f.Height, format)
+	if err != nil {
+		return nil, err
+	}
+	dc := draw.New(c)
+	rows, cols := len(f.Tiles), 0
+	for _, r := range f.Tiles {
+		cols = max(cols, len(r))
+	}
+	t := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	grid := make([][]*plot.Plot, rows)
+	for i := range grid {
+		grid[i] = make([]*plot.Plot, cols)
+		copy(grid[i], f.Tiles[i])
+	}
+	canvases := plot.Align(grid, t, dc)
+	for i := range grid {
+		for j, p := range grid[i] {
+			if p != nil {
+				p.Draw(canvases[i][j])
+			}
+		}
+	}
+	return c, nil
+}
+
+// PNG renders the figure as a PNG image.
 func (f Figure) PNG() ([]byte, error) {
-	wt, err := f.Plot.WriterTo(f.Width, f.Height, "png")
+	wt, err := f.writerTo("png")
 	if err != nil {
 		return nil, fmt.Errorf("rendering figure: %w", err)
 	}
@@ -40,7 +75,7 @@ func (f Figure) Save(path string) error {
 	if ext == "" {
 		return fmt.Errorf("figure file %q: want an extension (.png, .svg or .pdf)", path)
 	}
-	wt, err := f.Plot.WriterTo(f.Width, f.Height, ext[1:])
+	wt, err := f.writerTo(ext[1:])
 	if err != nil {
 		return fmt.Errorf("figure file %q: %w", path, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/robustvision/cotrain/pkg/models"
+	"github.com/robustvision/cotrain/pkg/neural"
+	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
 func TestArchitectureRendersPNG(t *testing.T) {
@@ -55,5 +57,38 @@ func TestThousands(t *testing.T) {
 		if got := thousands(n); got != want {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+func TestNeuralFiguresRender(t *testing.T) {
+	neurons := v1sim.Population(v1sim.DefaultPopulation, 6, 1)
+	figs := map[string]func() (Figure, error){
+		"rf":     func() (Figure, error) { return ReceptiveFields(neurons, v1sim.DefaultPopulation, 32, 14, 6, 3) },
+		"tuning": func() (Figure, error) { return TuningCurves(neurons[:2], v1sim.DefaultPopulation, 32, 14, 0.12, 0.5) },
+		"stats": func() (Figure, error) {
+			one := 0.3
+			return NeuralStatistics([]neural.NeuronStats{{FEV: 0.2, TrueFEV: &one, MeanCount: 1, Fano: 1.2}, {FEV: 0.4, TrueFEV: &one, MeanCount: 2, Fano: 1.1}}, true)
+		},
+		"raster": func() (Figure, error) {
+			d := &neural.Dataset{Meta: neural.Meta{Simulated: true}, Sessions: []neural.Session{{ID: "s", Neurons: []int{0},
+				TestImageIDs: []int64{0, 1, 0, 1}, TestResponses: []float32{1, 2, 3, 0}}}}
+			return TestRaster(d, 0, 0)
+		},
+	}
+	for name, build := range figs {
+		f, err := build()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		b, err := f.PNG()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := png.Decode(bytes.NewReader(b)); err != nil {
+			t.Errorf("%s: not a PNG: %v", name, err)
+		}
+	}
+	if _, err := TestRaster(&neural.Dataset{}, 0, 0); err == nil {
+		t.Error("a raster of a missing session must fail")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/models"
+	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
 // Scale is one size of the whole study (shared/DESIGN.md, "Scales").
@@ -20,6 +21,7 @@ type Scale struct {
 	Neurons     int // simulated (or recorded) V1 neurons
 	Sessions    int // recording sessions
 	Data        data.Classification
+	V1          v1sim.Protocol // the simulated recording (the virtual monkey)
 	Description string
 }
 
@@ -36,21 +38,27 @@ var (
 		Name: "smoke", Purpose: "tests and CI: the whole study in a few minutes on 2 cores",
 		Model:   models.VGGConfig{WidthDivisor: 16, InputSize: 32, InChannels: 3, NumClasses: 10},
 		Neurons: 32, Sessions: 2,
-		Data:        data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 40, ValPerClass: 10, TestPerClass: 20, Seed: 1},
+		Data: data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 40, ValPerClass: 10, TestPerClass: 20, Seed: 1},
+		V1: v1sim.Protocol{Neurons: 32, Sessions: 2, TrainImages: 600, TrainPerSession: 400, TestImages: 20,
+			RepeatsMin: 10, RepeatsMax: 12, ImageSize: 32, PPD: 14, WindowMs: [2]float64{40, 160}},
 		Description: "VGG-19-BN topology, widths ÷16, 32×32 Fashion-MNIST, a few hundred images, simulated V1",
 	}
 	Mini = Scale{
 		Name: "mini", Purpose: "the embedded default; its artifacts are committed",
 		Model:   models.VGGConfig{WidthDivisor: 8, InputSize: 32, InChannels: 3, NumClasses: 10},
 		Neurons: 458, Sessions: 32,
-		Data:        data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 1000, ValPerClass: 200, TestPerClass: 300, Seed: 1},
+		Data: data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 1000, ValPerClass: 200, TestPerClass: 300, Seed: 1},
+		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 4000, TrainPerSession: 1500, TestImages: 75,
+			RepeatsMin: 40, RepeatsMax: 50, ImageSize: 32, PPD: 14, WindowMs: [2]float64{40, 160}},
 		Description: "VGG-19-BN topology, widths ÷8, 32×32 Fashion-MNIST subset, simulated V1",
 	}
 	Paper = Scale{
 		Name: "paper", Purpose: "what the paper did (needs a GPU)",
 		Model:   models.PaperVGG,
 		Neurons: 458, Sessions: 32,
-		Data:        data.Classification{Dataset: "fmnist", Size: 64},
+		Data: data.Classification{Dataset: "fmnist", Size: 64},
+		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 24000, TrainPerSession: 11600, TestImages: 75,
+			RepeatsMin: 40, RepeatsMax: 50, ImageSize: 64, PPD: 14, WindowMs: [2]float64{40, 160}},
 		Description: "full VGG-19-BN, 64×64 Tiny ImageNet and recorded V1 when available, else Fashion-MNIST + simulated V1",
 	}
 )

@@ -1,0 +1,121 @@
+package neural
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/sbinet/npyio/npy"
+
+	"github.com/robustvision/cotrain/pkg/provenance"
+)
+
+// NumPy files. Reading uses github.com/sbinet/npyio (dtype checks, header parsing). Writing N-dimensional arrays is
+// done here: npyio v0.6 writes flat slices as 1-D arrays and only 2-D float64 matrices with their shape, and this
+// format needs uint8 [N,H,W] images and float32 [trials, neurons] responses. The header is the NumPy format 1.0
+// header, padded so the data start at a multiple of 64 bytes.
+
+type npyType interface {
+	~uint8 | ~int64 | ~float32 | ~float64
+}
+
+func descr[T npyType]() string {
+	var v T
+	switch any(v).(type) {
+	case uint8:
+		return "|u1"
+	case int64:
+		return "<i8"
+	case float32:
+		return "<f4"
+	default:
+		return "<f8"
+	}
+}
+
+// writeNPY writes data with the given shape as a .npy file (atomically).
+func writeNPY[T npyType](path string, shape []int, data []T) error {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if n != len(data) {
+		return fmt.Errorf("%s: %d values for shape %v", path, len(data), shape)
+	}
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = fmt.Sprint(d)
+	}
+	shapeStr := "(" + strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		shapeStr += ","
+	}
+	shapeStr += ")"
+	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr[T](), shapeStr)
+	total := 10 + len(header) + 1
+	header += strings.Repeat(" ", (64-total%64)%64) + "\n"
+	var b bytes.Buffer
+	b.WriteString("\x93NUMPY\x01\x00")
+	binary.Write(&b, binary.LittleEndian, uint16(len(header)))
+	b.WriteString(header)
+	if err := binary.Write(&b, binary.LittleEndian, data); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return provenance.WriteFileAtomic(path, b.Bytes())
+}
+
+// readNPY reads a .npy file into a flat slice and returns its shape; the error names the file and the problem.
+func readNPY[T npyType](path string) ([]T, []int, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("missing or unreadable file %s: %w", path, err)
+	}
+	r, err := npy.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: not a NumPy .npy file: %w", path, err)
+	}
+	if want := descr[T](); r.Header.Descr.Type != want && !(want == "<i8" && r.Header.Descr.Type == "<i4") {
+		return nil, nil, fmt.Errorf("%s: dtype %s, want %s", path, r.Header.Descr.Type, want)
+	}
+	if r.Header.Descr.Fortran {
+		return nil, nil, fmt.Errorf("%s: Fortran-ordered arrays are not supported (save with np.ascontiguousarray)", path)
+	}
+	shape := append([]int(nil), r.Header.Descr.Shape...)
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	// The data must fill the rest of the file exactly (npyio does not notice a truncated file).
+	if len(raw) < 10 {
+		return nil, nil, fmt.Errorf("%s: truncated header", path)
+	}
+	headerEnd := 10 + int(binary.LittleEndian.Uint16(raw[8:10]))
+	if r.Header.Major >= 2 && len(raw) >= 12 {
+		headerEnd = 12 + int(binary.LittleEndian.Uint32(raw[8:12]))
+	}
+	itemSize := map[string]int{"|u1": 1, "<i4": 4, "<i8": 8, "<f4": 4, "<f8": 8}[r.Header.Descr.Type]
+	if got := len(raw) - headerEnd; got != n*itemSize {
+		return nil, nil, fmt.Errorf("%s: %d data bytes, want %d for shape %v (truncated or damaged file)", path, got, n*itemSize, shape)
+	}
+	if r.Header.Descr.Type == "<i4" { // int32 ids: widen
+		var v []int32
+		v = make([]int32, n)
+		if err := r.Read(&v); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out := make([]T, n)
+		for i, x := range v {
+			out[i] = T(x)
+		}
+		return out, shape, nil
+	}
+	data := make([]T, n)
+	if n > 0 {
+		if err := r.Read(&data); err != nil {
+			return nil, nil, fmt.Errorf("%s: truncated or unreadable data (%d values expected): %w", path, n, err)
+		}
+	}
+	return data, shape, nil
+}
