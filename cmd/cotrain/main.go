@@ -32,6 +32,7 @@ func commands() []command {
 		{"v1sim", "simulate the virtual monkey (SIMULATED V1 population, the paper's recording protocol)", runV1sim},
 		{"neural", "statistics of a neural dataset: FEV, true explainable variance, counts, Fano factors", runNeural},
 		{"corrupt", "apply ImageNet-C corruptions to PNG images (pure Go, deterministic)", runCorrupt},
+		{"bench", "benchmark training, inference and reconstruction steps on a backend", runBench},
 		{"figures", "regenerate the figures from the cache into figures/", runFigures},
 		{"notebooks", "execute every notebook headlessly and write HTML copies", runNotebooks},
 	}

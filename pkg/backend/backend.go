@@ -3,7 +3,10 @@
 // The paper's experiments (Safarani et al. 2021, Sections 2–4) ran on GPUs with PyTorch. This project runs the same
 // computations through GoMLX, on one of two backends:
 //
-//   - "cpu" (the default): GoMLX's pure-Go backend ("go", package simplego). It needs no C library and no plugin.
+//   - "cpu" (the default): GoMLX's pure-Go backend ("go", package simplego) wrapped by this package's compatibility
+//     layer (cpu.go), which adds the ops that training needs and lowers convolutions to matrix products. It needs no
+//     C library and no plugin. "cpu:nativeconv" keeps the pure-Go convolution (for side-by-side benchmarks), and
+//     "go" is the pure-Go backend unwrapped.
 //   - "xla:cuda" or "xla:/absolute/path/to/pjrt_plugin.so": GoMLX's XLA backend through a PJRT plugin, for GPUs.
 //
 // The choice comes from, in order: the explicit configuration string (the CLI's -backend flag), the GOMLX_BACKEND
@@ -34,8 +37,9 @@ const Default = "cpu"
 // Options describes the accepted configuration strings, for help texts and error messages.
 func Options() []string {
 	opts := []string{
-		"cpu  (default: GoMLX's pure-Go backend, no plugin needed)",
-		"go   (GoMLX's pure-Go backend, unwrapped)",
+		"cpu  (default: GoMLX's pure-Go backend with the project's compatibility layer; no plugin needed)",
+		"cpu:nativeconv   (the same with the pure-Go backend's own convolution, for benchmarks)",
+		"go   (GoMLX's pure-Go backend, unwrapped: cannot differentiate convolutions)",
 	}
 	if xlaCompiledIn {
 		opts = append(opts,
@@ -80,10 +84,18 @@ func New(config string) (b backends.Backend, err error) {
 	}()
 
 	switch name {
-	case "cpu", "go", "simplego":
-		if arg != "" && name != "go" {
-			return nil, fail("the pure-Go backend takes no argument (got %q)", arg)
+	case "cpu":
+		if arg != "" && arg != "nativeconv" {
+			return nil, fail("the cpu backend takes no argument but nativeconv (got %q)", arg)
 		}
+		// Ops run one after another, each using every core: with ops run in parallel, the pure-Go backend's worker
+		// pool deadlocks when several matrix products wait for workers held by other ops (seen with GoMLX v0.26).
+		inner, err := backends.NewWithConfig("go:ops_sequential")
+		if err != nil {
+			return nil, fail("%v", err)
+		}
+		return newCPU(inner, arg == "nativeconv"), nil
+	case "go", "simplego":
 		b, err = backends.NewWithConfig("go" + suffix(arg))
 		if err != nil {
 			return nil, fail("%v", err)

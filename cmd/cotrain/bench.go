@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/bench"
+)
+
+// PyTorch 1.13 (Debian's python3-torch) on this machine class, 2 threads, batch 128 (shared/ENV-NOTES.md, measured
+// 2026-11-27): training images/s of the same topology.
+var pytorchPeer = map[string]float64{"train ÷8 32×32 batch 128": 900, "train ÷4 64×64 batch 128": 83, "train ÷1 64×64 batch 128": 6.8}
+
+func runBench(args []string, stdout io.Writer) error {
+	fs := newFlagSet("bench", `Benchmark the VGG-19-BN topology on a backend: training steps (batch 128, SGD) at widths ÷16, ÷8, ÷4
+(32×32) and ÷8, ÷4 (64×64), inference, and one reconstruction step (gradient w.r.t. one 32×32 image up to conv3_1).
+Each case runs in its own process so that its peak memory is its own. With -compare, the cpu backend's lowered
+convolutions are measured side by side with the pure-Go backend's native convolution (cpu:nativeconv).`, stdout)
+	backendFlag := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
+	compare := fs.Bool("compare", false, "also run every case on cpu:nativeconv and print the speed-up")
+	steps := fs.Int("steps", 2, "timed steps per case (after one untimed warm-up step)")
+	only := fs.String("only", "", "run only cases whose description contains this (e.g. \"train ÷8 32\")")
+	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
+	set := fs.String("cases", "standard", "standard (the CPU cases) or paper (full width at 64×64, for a GPU)")
+	one := fs.String("one", "", "internal: run one case given as JSON and print its result as JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *one != "" {
+		var c bench.Case
+		if err := json.Unmarshal([]byte(*one), &c); err != nil {
+			return usageError{fmt.Errorf("-one: %w", err)}
+		}
+		b, err := backend.New(*backendFlag)
+		if err != nil {
+			return err
+		}
+		r, err := bench.Run(b, c)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	backends := []string{backend.Resolve(*backendFlag)}
+	if *compare {
+		backends = append(backends, "cpu:nativeconv")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	var results []bench.Result
+	fmt.Fprintf(stdout, "%-28s %-16s %10s %10s %10s %10s\n", "case", "backend", "img/s", "s/step", "warm-up s", "peak MiB")
+	cases := bench.Standard(*steps)
+	switch *set {
+	case "standard":
+	case "paper":
+		cases = bench.Paper(*steps)
+	default:
+		return usageError{fmt.Errorf("-cases %q: want standard or paper", *set)}
+	}
+	for _, c := range cases {
+		if *only != "" && !strings.Contains(c.String(), *only) {
+			continue
+		}
+		var speeds []float64
+		for _, bk := range backends {
+			spec, _ := json.Marshal(c)
+			cmd := exec.Command(self, "bench", "-backend", bk, "-one", string(spec))
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			start := time.Now()
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%s on %s: %v\n%s", c, bk, err, errb.String())
+			}
+			var r bench.Result
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				return fmt.Errorf("%s on %s: %v (%s)", c, bk, err, out.String())
+			}
+			results = append(results, r)
+			speeds = append(speeds, r.ImagesPerSec)
+			fmt.Fprintf(stdout, "%-28s %-16s %10.1f %10.3f %10.1f %10.0f   (%s)\n", c, bk, r.ImagesPerSec, r.SecondsStep,
+				r.CompileSec, r.PeakRSSMiB, time.Since(start).Round(time.Second))
+		}
+		if len(speeds) == 2 && speeds[1] > 0 {
+			fmt.Fprintf(stdout, "%-28s lowered/native speed-up: %.1f×\n", "", speeds[0]/speeds[1])
+		}
+		if peer, ok := pytorchPeer[c.String()]; ok {
+			fmt.Fprintf(stdout, "%-28s PyTorch 1.13 on the same machine class: %.0f img/s (ours: %.1f%% of it)\n", "", peer, 100*speeds[0]/peer)
+		}
+		if c.Kind == "recon" {
+			fmt.Fprintf(stdout, "%-28s one reconstruction step: %.1f ms\n", "", 1000*results[len(results)-len(backends)].SecondsStep)
+		}
+	}
+	if *jsonOut != "" {
+		data, _ := json.MarshalIndent(results, "", "  ")
+		return os.WriteFile(*jsonOut, data, 0o644)
+	}
+	return nil
+}

@@ -1,0 +1,513 @@
+package backend
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// The CPU compatibility layer.
+//
+// GoMLX v0.26's pure-Go backend ("go", package simplego) lacks ops that training the paper's networks needs —
+// Reverse (every convolution gradient), Pad (mean-pool and slice gradients), SelectAndScatterMax/Min (max-pool
+// gradients) — and runs its convolutions as a naive single-threaded loop. cpuBackend wraps it: its builder embeds the
+// pure-Go builder (so every op it has works unchanged) and adds
+//
+//   - Reverse, as slices along each reversed axis concatenated in reverse order;
+//   - Pad with positive, negative and interior padding, from Slice, Concatenate, Reshape and a broadcast fill value;
+//   - SelectAndScatterMax/Min for non-overlapping windows (window == stride, the 2×2 max-pools of VGG): the first
+//     maximum (minimum) of each window receives the source value, as XLA specifies;
+//   - ConvGeneral lowered to matrix products (im2col): the input is transposed to [batch, spatial…, channels],
+//     padded and dilated with Pad, and either the k kernel positions are cut out as k strided slices and concatenated
+//     into patches [batch·outputs, k·channels] (forward and input-gradient convolutions), or — when the output has
+//     fewer positions than the kernel, as in the kernel-gradient convolution where the "kernel" is a whole feature
+//     map — each output position is one window slice and one product. Both become DotGeneral calls, which the pure-Go
+//     backend runs multi-threaded. Lowering at the backend level also keeps GoMLX v0.26's graph-level Dot gradient
+//     (which materialises an [M,K,N] product) out of the convolutions. Grouped convolutions keep the native op.
+//
+// Batch normalisation: the models use GoMLX's graph-level batch norm (layers/batchnorm with
+// UseBackendInference(false)), built from reductions and element-wise ops, so no BatchNorm backend op is needed.
+// DynamicSlice/DynamicUpdateSlice and FFT stay unsupported: nothing in this project uses them.
+type cpuBackend struct {
+	backends.Backend
+	nativeConv bool // keep the pure-Go backend's own convolution (for side-by-side benchmarks)
+}
+
+func newCPU(inner backends.Backend, nativeConv bool) backends.Backend {
+	return &cpuBackend{Backend: inner, nativeConv: nativeConv}
+}
+
+func (b *cpuBackend) Name() string {
+	if b.nativeConv {
+		return "cpu-nativeconv (SimpleGo + cotrain compatibility layer, native convolution)"
+	}
+	return "cpu (SimpleGo + cotrain compatibility layer)"
+}
+
+func (b *cpuBackend) String() string { return b.Name() }
+
+func (b *cpuBackend) Description() string {
+	return b.Backend.Description() + ", with Reverse/Pad/SelectAndScatter and im2col convolutions"
+}
+
+func (b *cpuBackend) Capabilities() backends.Capabilities {
+	caps := b.Backend.Capabilities().Clone()
+	for _, op := range []backends.OpType{backends.OpTypeReverse, backends.OpTypePad,
+		backends.OpTypeSelectAndScatterMax, backends.OpTypeSelectAndScatterMin} {
+		caps.Operations[op] = true
+	}
+	return caps
+}
+
+func (b *cpuBackend) Builder(name string) backends.Builder {
+	return &cpuBuilder{Builder: b.Backend.Builder(name), nativeConv: b.nativeConv}
+}
+
+type cpuBuilder struct {
+	backends.Builder
+	nativeConv bool
+}
+
+func (b *cpuBuilder) shape(op backends.Op) shapes.Shape {
+	s, err := b.OpShape(op)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// fill returns the scalar value broadcast to dims.
+func (b *cpuBuilder) fill(value backends.Op, dims []int) (backends.Op, error) {
+	return b.BroadcastInDim(value, shapes.Make(b.shape(value).DType, dims...), nil)
+}
+
+func (b *cpuBuilder) zero(dtype dtypes.DType) (backends.Op, error) {
+	return b.Constant(zeroOf(dtype))
+}
+
+func zeroOf(dtype dtypes.DType) any {
+	switch dtype {
+	case dtypes.Float32:
+		return []float32{0}
+	case dtypes.Float64:
+		return []float64{0}
+	case dtypes.Int32:
+		return []int32{0}
+	case dtypes.Int64:
+		return []int64{0}
+	default:
+		panic(fmt.Sprintf("cpu backend: no zero constant for dtype %s", dtype))
+	}
+}
+
+// slice1 slices x along one axis.
+func (b *cpuBuilder) slice1(x backends.Op, axis, start, limit, stride int) (backends.Op, error) {
+	s := b.shape(x)
+	starts := make([]int, s.Rank())
+	limits := slices.Clone(s.Dimensions)
+	strides := make([]int, s.Rank())
+	for i := range strides {
+		strides[i] = 1
+	}
+	starts[axis], limits[axis], strides[axis] = start, limit, stride
+	return b.Slice(x, starts, limits, strides)
+}
+
+// Reverse reverses x along the given axes.
+func (b *cpuBuilder) Reverse(x backends.Op, axes ...int) (backends.Op, error) {
+	var err error
+	for _, axis := range axes {
+		n := b.shape(x).Dimensions[axis]
+		if n <= 1 {
+			continue
+		}
+		parts := make([]backends.Op, n)
+		for i := range n {
+			if parts[i], err = b.slice1(x, axis, n-1-i, n-i, 1); err != nil {
+				return nil, err
+			}
+		}
+		if x, err = b.Concatenate(axis, parts...); err != nil {
+			return nil, err
+		}
+	}
+	if len(axes) == 0 {
+		return b.Identity(x)
+	}
+	return x, nil
+}
+
+// Pad pads x: Start/End elements of fillValue before/after each axis (negative values cut), and Interior
+// elements between neighbours.
+func (b *cpuBuilder) Pad(x, fillValue backends.Op, axesConfig ...backends.PadAxis) (backends.Op, error) {
+	var err error
+	for axis, cfg := range axesConfig {
+		if cfg.Interior > 0 {
+			s := b.shape(x)
+			n := s.Dimensions[axis]
+			if n > 1 {
+				// [.., n, ..] → [.., n, 1, ..] ++ fill [.., n, interior, ..] → [.., n·(1+interior), ..] → cut the tail.
+				expanded := slices.Insert(slices.Clone(s.Dimensions), axis+1, 1)
+				if x, err = b.Reshape(x, expanded...); err != nil {
+					return nil, err
+				}
+				fillDims := slices.Clone(expanded)
+				fillDims[axis+1] = cfg.Interior
+				f, err := b.fill(fillValue, fillDims)
+				if err != nil {
+					return nil, err
+				}
+				if x, err = b.Concatenate(axis+1, x, f); err != nil {
+					return nil, err
+				}
+				merged := slices.Clone(s.Dimensions)
+				merged[axis] = n * (1 + cfg.Interior)
+				if x, err = b.Reshape(x, merged...); err != nil {
+					return nil, err
+				}
+				if x, err = b.slice1(x, axis, 0, n+(n-1)*cfg.Interior, 1); err != nil {
+					return nil, err
+				}
+			}
+		}
+		n := b.shape(x).Dimensions[axis]
+		if cfg.Start < 0 || cfg.End < 0 {
+			lo, hi := max(0, -cfg.Start), n-max(0, -cfg.End)
+			if hi < lo {
+				return nil, fmt.Errorf("Pad: axis %d of size %d cut by %d and %d", axis, n, -cfg.Start, -cfg.End)
+			}
+			if x, err = b.slice1(x, axis, lo, hi, 1); err != nil {
+				return nil, err
+			}
+		}
+		parts := []backends.Op{x}
+		for i, k := range []int{cfg.Start, cfg.End} {
+			if k <= 0 {
+				continue
+			}
+			dims := slices.Clone(b.shape(x).Dimensions)
+			dims[axis] = k
+			f, err := b.fill(fillValue, dims)
+			if err != nil {
+				return nil, err
+			}
+			if i == 0 {
+				parts = append([]backends.Op{f}, parts...)
+			} else {
+				parts = append(parts, f)
+			}
+		}
+		if len(parts) > 1 {
+			if x, err = b.Concatenate(axis, parts...); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return x, nil
+}
+
+// SelectAndScatterMax scatters source onto the first maximum of each (non-overlapping) window of operand.
+func (b *cpuBuilder) SelectAndScatterMax(operand, source backends.Op, windowDimensions, windowStrides []int, paddings [][2]int) (backends.Op, error) {
+	return b.selectAndScatter(operand, source, windowDimensions, windowStrides, paddings, true)
+}
+
+// SelectAndScatterMin scatters source onto the first minimum of each (non-overlapping) window of operand.
+func (b *cpuBuilder) SelectAndScatterMin(operand, source backends.Op, windowDimensions, windowStrides []int, paddings [][2]int) (backends.Op, error) {
+	return b.selectAndScatter(operand, source, windowDimensions, windowStrides, paddings, false)
+}
+
+func (b *cpuBuilder) selectAndScatter(operand, source backends.Op, window, strides []int, paddings [][2]int, isMax bool) (backends.Op, error) {
+	s := b.shape(operand)
+	rank := s.Rank()
+	if len(strides) == 0 {
+		strides = window
+	}
+	for i := range rank {
+		if window[i] != strides[i] || s.Dimensions[i]%window[i] != 0 || (len(paddings) > 0 && paddings[i] != [2]int{}) {
+			return nil, fmt.Errorf("SelectAndScatter (cpu backend): only non-overlapping, unpadded windows that tile "+
+				"the operand are supported; got operand %v, window %v, strides %v, paddings %v", s.Dimensions, window, strides, paddings)
+		}
+	}
+	// operand [d0, d1, …] → [d0/w0, w0, d1/w1, w1, …] → [d0/w0, d1/w1, …, w0, w1, …] → [blocks…, k] with k = Πw.
+	split := make([]int, 0, 2*rank)
+	for i, d := range s.Dimensions {
+		split = append(split, d/window[i], window[i])
+	}
+	perm := make([]int, 0, 2*rank)
+	for i := range rank {
+		perm = append(perm, 2*i)
+	}
+	for i := range rank {
+		perm = append(perm, 2*i+1)
+	}
+	blocks := make([]int, rank)
+	k := 1
+	for i := range rank {
+		blocks[i] = s.Dimensions[i] / window[i]
+		k *= window[i]
+	}
+	x, err := b.Reshape(operand, split...)
+	if err != nil {
+		return nil, err
+	}
+	if x, err = b.Transpose(x, perm...); err != nil {
+		return nil, err
+	}
+	if x, err = b.Reshape(x, append(slices.Clone(blocks), k)...); err != nil {
+		return nil, err
+	}
+	var extreme backends.Op
+	if isMax {
+		extreme, err = b.ReduceMax(x, rank)
+	} else {
+		extreme, err = b.ReduceMin(x, rank)
+	}
+	if err != nil {
+		return nil, err
+	}
+	zero, err := b.zero(s.DType)
+	if err != nil {
+		return nil, err
+	}
+	zeros, err := b.fill(zero, blocks)
+	if err != nil {
+		return nil, err
+	}
+	// Walk the k window positions; the first that equals the extreme takes the source value.
+	var taken backends.Op
+	parts := make([]backends.Op, k)
+	for p := range k {
+		xp, err := b.slice1(x, rank, p, p+1, 1)
+		if err != nil {
+			return nil, err
+		}
+		if xp, err = b.Reshape(xp, blocks...); err != nil {
+			return nil, err
+		}
+		hit, err := b.Equal(xp, extreme)
+		if err != nil {
+			return nil, err
+		}
+		if taken != nil {
+			notTaken, err := b.LogicalNot(taken)
+			if err != nil {
+				return nil, err
+			}
+			if hit, err = b.LogicalAnd(hit, notTaken); err != nil {
+				return nil, err
+			}
+			if taken, err = b.LogicalOr(taken, hit); err != nil {
+				return nil, err
+			}
+		} else {
+			taken = hit
+		}
+		if parts[p], err = b.Where(hit, source, zeros); err != nil {
+			return nil, err
+		}
+		if parts[p], err = b.Reshape(parts[p], append(slices.Clone(blocks), 1)...); err != nil {
+			return nil, err
+		}
+	}
+	// Back to the operand's layout: [blocks…, k] → [blocks…, w…] → interleave → operand shape.
+	y, err := b.Concatenate(rank, parts...)
+	if err != nil {
+		return nil, err
+	}
+	if y, err = b.Reshape(y, append(slices.Clone(blocks), window...)...); err != nil {
+		return nil, err
+	}
+	inv := make([]int, 2*rank)
+	for i, p := range perm {
+		inv[p] = i
+	}
+	if y, err = b.Transpose(y, inv...); err != nil {
+		return nil, err
+	}
+	return b.Reshape(y, s.Dimensions...)
+}
+
+// ConvGeneral lowers the convolution to matrix products (see the type's comment).
+func (b *cpuBuilder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int,
+	paddings [][2]int, inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
+	rank := len(axes.InputSpatial)
+	ones := func(v []int) []int {
+		out := make([]int, rank)
+		for i := range out {
+			out[i] = 1
+			if i < len(v) && v[i] > 0 {
+				out[i] = v[i]
+			}
+		}
+		return out
+	}
+	strides, inputDilations, kernelDilations = ones(strides), ones(inputDilations), ones(kernelDilations)
+	if paddings == nil {
+		paddings = make([][2]int, rank)
+	}
+	if b.nativeConv || max(channelGroupCount, 1) > 1 || max(batchGroupCount, 1) > 1 {
+		return b.Builder.ConvGeneral(input, kernel, axes, strides, paddings, inputDilations, kernelDilations,
+			channelGroupCount, batchGroupCount)
+	}
+	inShape, kShape := b.shape(input), b.shape(kernel)
+	// Canonical layouts: input [B, S…, C], kernel [K…, Cin, Cout].
+	inPerm := append(append([]int{axes.InputBatch}, axes.InputSpatial...), axes.InputChannels)
+	x, err := b.transposeIfNeeded(input, inPerm)
+	if err != nil {
+		return nil, err
+	}
+	kPerm := append(slices.Clone(axes.KernelSpatial), axes.KernelInputChannels, axes.KernelOutputChannels)
+	kc, err := b.transposeIfNeeded(kernel, kPerm)
+	if err != nil {
+		return nil, err
+	}
+	batch, cin := inShape.Dimensions[axes.InputBatch], inShape.Dimensions[axes.InputChannels]
+	cout := kShape.Dimensions[axes.KernelOutputChannels]
+	// Padding and input dilation.
+	pad := make([]backends.PadAxis, rank+2)
+	needPad := false
+	for i := range rank {
+		pad[i+1] = backends.PadAxis{Start: paddings[i][0], End: paddings[i][1], Interior: inputDilations[i] - 1}
+		needPad = needPad || pad[i+1] != backends.PadAxis{}
+	}
+	if needPad {
+		zero, err := b.zero(inShape.DType)
+		if err != nil {
+			return nil, err
+		}
+		if x, err = b.Pad(x, zero, pad...); err != nil {
+			return nil, err
+		}
+	}
+	xs := b.shape(x)
+	ksize, osize := make([]int, rank), make([]int, rank)
+	numK, numO := 1, 1
+	for i := range rank {
+		ksize[i] = kShape.Dimensions[axes.KernelSpatial[i]]
+		span := (ksize[i]-1)*kernelDilations[i] + 1
+		osize[i] = (xs.Dimensions[i+1]-span)/strides[i] + 1
+		if osize[i] <= 0 {
+			return nil, fmt.Errorf("ConvGeneral: empty output (padded input %v, kernel %v)", xs.Dimensions, ksize)
+		}
+		numK *= ksize[i]
+		numO *= osize[i]
+	}
+	kmat, err := b.Reshape(kc, numK*cin, cout)
+	if err != nil {
+		return nil, err
+	}
+	var out backends.Op
+	if numK <= numO {
+		// im2col over kernel positions: patches [B, O…, numK·Cin].
+		cols := make([]backends.Op, 0, numK)
+		for _, kpos := range positions(ksize) {
+			starts, limits, st := make([]int, rank+2), slices.Clone(xs.Dimensions), make([]int, rank+2)
+			st[0], st[rank+1] = 1, 1
+			for i := range rank {
+				starts[i+1] = kpos[i] * kernelDilations[i]
+				limits[i+1] = starts[i+1] + (osize[i]-1)*strides[i] + 1
+				st[i+1] = strides[i]
+			}
+			col, err := b.Slice(x, starts, limits, st)
+			if err != nil {
+				return nil, err
+			}
+			cols = append(cols, col)
+		}
+		patches := cols[0]
+		if len(cols) > 1 {
+			if patches, err = b.Concatenate(rank+1, cols...); err != nil {
+				return nil, err
+			}
+		}
+		if patches, err = b.Reshape(patches, batch*numO, numK*cin); err != nil {
+			return nil, err
+		}
+		if out, err = b.DotGeneral(patches, []int{1}, nil, kmat, []int{0}, nil); err != nil {
+			return nil, err
+		}
+	} else {
+		// One window per output position, stacked: [numO, B, K…, Cin] → [numO·B, numK·Cin] · kmat → [numO·B, Cout]
+		// (a single product: it is the im2col matrix built the other way round).
+		wins := make([]backends.Op, 0, numO)
+		for _, opos := range positions(osize) {
+			starts, limits, st := make([]int, rank+2), slices.Clone(xs.Dimensions), make([]int, rank+2)
+			st[0], st[rank+1] = 1, 1
+			for i := range rank {
+				starts[i+1] = opos[i] * strides[i]
+				limits[i+1] = starts[i+1] + (ksize[i]-1)*kernelDilations[i] + 1
+				st[i+1] = kernelDilations[i]
+			}
+			win, err := b.Slice(x, starts, limits, st)
+			if err != nil {
+				return nil, err
+			}
+			if win, err = b.Reshape(win, 1, batch*numK*cin); err != nil {
+				return nil, err
+			}
+			wins = append(wins, win)
+		}
+		stacked := wins[0]
+		if len(wins) > 1 {
+			if stacked, err = b.Concatenate(0, wins...); err != nil {
+				return nil, err
+			}
+		}
+		if stacked, err = b.Reshape(stacked, numO*batch, numK*cin); err != nil {
+			return nil, err
+		}
+		if out, err = b.DotGeneral(stacked, []int{1}, nil, kmat, []int{0}, nil); err != nil {
+			return nil, err
+		}
+		// [numO·B, Cout] → [numO, B, Cout] → [B, numO, Cout]
+		if out, err = b.Reshape(out, numO, batch, cout); err != nil {
+			return nil, err
+		}
+		if out, err = b.Transpose(out, 1, 0, 2); err != nil {
+			return nil, err
+		}
+	}
+	if out, err = b.Reshape(out, append(append([]int{batch}, osize...), cout)...); err != nil {
+		return nil, err
+	}
+	// Canonical output [B, O…, Cout] → the requested output axes.
+	canon := append(append([]int{axes.OutputBatch}, axes.OutputSpatial...), axes.OutputChannels)
+	inv := make([]int, rank+2)
+	for i, a := range canon {
+		inv[a] = i
+	}
+	return b.transposeIfNeeded(out, inv)
+}
+
+func (b *cpuBuilder) transposeIfNeeded(x backends.Op, perm []int) (backends.Op, error) {
+	for i, p := range perm {
+		if i != p {
+			return b.Transpose(x, perm...)
+		}
+	}
+	return x, nil
+}
+
+// positions enumerates every multi-index of the given sizes in row-major order.
+func positions(sizes []int) [][]int {
+	n := 1
+	for _, s := range sizes {
+		n *= s
+	}
+	out := make([][]int, 0, n)
+	idx := make([]int, len(sizes))
+	for range n {
+		out = append(out, slices.Clone(idx))
+		for i := len(idx) - 1; i >= 0; i-- {
+			idx[i]++
+			if idx[i] < sizes[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out
+}

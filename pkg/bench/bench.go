@@ -1,0 +1,170 @@
+// Package bench measures how fast the project's networks run on a GoMLX backend: training steps of the VGG-19-BN
+// topology (Section 2's classifier), inference, and reconstruction steps (Section 4's gradient with respect to one
+// input image through the layers up to conv3_1). `cotrain bench` and `go test -bench` print its figures.
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+
+	"github.com/robustvision/cotrain/pkg/models"
+)
+
+// Case is one benchmark.
+type Case struct {
+	Kind         string `json:"kind"` // "train", "infer" or "recon"
+	WidthDivisor int    `json:"width_divisor"`
+	InputSize    int    `json:"input_size"`
+	Batch        int    `json:"batch"`
+	Steps        int    `json:"steps"` // timed steps, after one untimed warm-up step (which compiles)
+}
+
+func (c Case) String() string {
+	return fmt.Sprintf("%s ÷%d %d×%d batch %d", c.Kind, c.WidthDivisor, c.InputSize, c.InputSize, c.Batch)
+}
+
+// Result is a measured Case.
+type Result struct {
+	Case
+	Backend      string  `json:"backend"`
+	SecondsStep  float64 `json:"seconds_per_step"`
+	ImagesPerSec float64 `json:"images_per_second"`
+	CompileSec   float64 `json:"warmup_seconds"` // first step, including graph compilation
+	PeakRSSMiB   float64 `json:"peak_rss_mib"`   // of the whole process (run one case per process for a clean figure)
+}
+
+// Standard lists the cases of the CPU backend issue: training at ÷16, ÷8, ÷4 (32×32) and ÷8, ÷4 (64×64), inference
+// at ÷8 32×32, and one reconstruction step at ÷8 32×32.
+func Standard(steps int) []Case {
+	return []Case{
+		{"train", 16, 32, 128, steps}, {"train", 8, 32, 128, steps}, {"train", 4, 32, 128, steps},
+		{"train", 8, 64, 128, steps}, {"train", 4, 64, 128, steps},
+		{"infer", 8, 32, 128, steps}, {"recon", 8, 32, 1, 10 * steps},
+	}
+}
+
+// Paper lists the GPU cases: the paper's full-width network at 64×64 (training and inference), and ÷8 at 32×32
+// (the mini scale) for comparison.
+func Paper(steps int) []Case {
+	return []Case{
+		{"train", 8, 32, 128, steps}, {"train", 4, 64, 128, steps}, {"train", 1, 64, 128, steps},
+		{"infer", 1, 64, 128, steps}, {"recon", 1, 64, 1, 10 * steps},
+	}
+}
+
+// Run measures one case on backend b.
+func Run(b backends.Backend, c Case) (Result, error) {
+	cfg := models.VGGConfig{WidthDivisor: c.WidthDivisor, InputSize: c.InputSize, InChannels: 3, NumClasses: 10}
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	images := make([]float32, c.Batch*c.InputSize*c.InputSize)
+	for i := range images {
+		images[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int32, c.Batch)
+	for i := range labels {
+		labels[i] = int32(rng.IntN(10))
+	}
+	ctx := context.New()
+	ctx.SetParam(optimizers.ParamLearningRate, 0.01)
+	var step func() error
+	switch c.Kind {
+	case "train":
+		exec, err := context.NewExec(b, ctx, func(ctx *context.Context, x, y *Node) *Node {
+			ctx.SetTraining(x.Graph(), true)
+			loss := models.CrossEntropy(models.Classifier(ctx, cfg, x), y)
+			optimizers.StochasticGradientDescent().Done().UpdateGraph(ctx, x.Graph(), loss)
+			return loss
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		step = func() error {
+			_, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, c.Batch, c.InputSize, c.InputSize, 1), tensors.FromValue(labels))
+			return err
+		}
+	case "infer":
+		exec, err := context.NewExec(b, ctx, func(ctx *context.Context, x *Node) *Node {
+			return ArgMax(models.Classifier(ctx, cfg, x), -1)
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		step = func() error {
+			_, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, c.Batch, c.InputSize, c.InputSize, 1))
+			return err
+		}
+	case "recon":
+		// One step of the constrained reconstruction: the gradient of ||f(x) − f(x₀)||² with respect to the image,
+		// f = the shared block up to conv3_1 (evaluation mode), for a batch of one image.
+		target := make([]float32, 0)
+		exec, err := context.NewExec(b, ctx, func(ctx *context.Context, x, t *Node) *Node {
+			f := models.SharedBlock(ctx, cfg, x)
+			loss := ReduceAllMean(Square(Sub(f, t)))
+			return Gradient(loss, x)[0]
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		fdims := cfg.Layers(0)
+		var shared models.Layer
+		for _, l := range fdims {
+			if l.Name == "conv3_1" {
+				shared = l
+			}
+		}
+		target = make([]float32, c.Batch*shared.Size*shared.Size*shared.OutChannels)
+		step = func() error {
+			_, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, c.Batch, c.InputSize, c.InputSize, 1),
+				tensors.FromFlatDataAndDimensions(target, c.Batch, shared.Size, shared.Size, shared.OutChannels))
+			return err
+		}
+	default:
+		return Result{}, fmt.Errorf("unknown benchmark kind %q", c.Kind)
+	}
+	start := time.Now()
+	if err := step(); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", c, err)
+	}
+	warm := time.Since(start).Seconds()
+	start = time.Now()
+	for range c.Steps {
+		if err := step(); err != nil {
+			return Result{}, err
+		}
+	}
+	per := time.Since(start).Seconds() / float64(c.Steps)
+	return Result{Case: c, Backend: b.Name(), SecondsStep: per, ImagesPerSec: float64(c.Batch) / per,
+		CompileSec: warm, PeakRSSMiB: PeakRSSMiB()}, nil
+}
+
+// PeakRSSMiB is the process's peak resident set size (VmHWM) in MiB, or 0 where /proc is not available.
+func PeakRSSMiB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
+

@@ -1,0 +1,162 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
+)
+
+// The VGG-19-BN network in GoMLX (SPEC §1.1–1.2), channels last: images [batch, height, width, 1].
+//
+// Deviations from PyTorch forced by GoMLX v0.26, none of which changes the function computed:
+//   - batch norm is written here at graph level (Rsqrt has no gradient in v0.26: x/√(var+ε) instead) with PyTorch's
+//     semantics: batch statistics in training, running statistics (momentum 0.1, unbiased variance) in evaluation;
+//   - the head's 1×1 layers are 1×1 convolutions (as the authors'), which also keeps GoMLX v0.26's dense-matrix
+//     gradient (an [M,K,N] product) out of the training graph.
+
+// BNEpsilon and BNMomentum are PyTorch's BatchNorm2d defaults, which the authors use.
+const (
+	BNEpsilon  = 1e-5
+	BNMomentum = 0.1
+)
+
+// ConvBNReLU is one VGG layer: 3×3 convolution (Kaiming-normal fan-out initialisation, zero bias), batch norm, ReLU.
+func ConvBNReLU(ctx *context.Context, x *Node, out int) *Node {
+	in := x.Shape().Dimensions[3]
+	std := math.Sqrt(2 / float64(out*9)) // kaiming_normal_(mode="fan_out", nonlinearity="relu")
+	kernel := ctx.WithInitializer(initializers.RandomNormalFn(ctx, std)).
+		VariableWithShape("kernel", shapes.Make(x.DType(), 3, 3, in, out)).ValueGraph(x.Graph())
+	bias := ctx.WithInitializer(initializers.Zero).VariableWithShape("bias", shapes.Make(x.DType(), out)).ValueGraph(x.Graph())
+	y := Convolve(x, kernel).StridePerAxis(1, 1).PadSame().Done()
+	y = Add(y, Reshape(bias, 1, 1, 1, out))
+	return relu(BatchNorm(ctx.In("bn"), y))
+}
+
+func relu(x *Node) *Node { return Max(x, ZerosLike(x)) }
+
+// BatchNorm normalises the last axis with batch statistics in training (updating the running statistics) and with
+// the running statistics in evaluation, then scales and shifts (γ = 1, β = 0 at initialisation).
+func BatchNorm(ctx *context.Context, x *Node) *Node {
+	g := x.Graph()
+	c := x.Shape().Dimensions[x.Rank()-1]
+	dt := x.DType()
+	perChannel := func(v *Node) *Node {
+		dims := make([]int, x.Rank())
+		for i := range dims {
+			dims[i] = 1
+		}
+		dims[len(dims)-1] = c
+		return Reshape(v, dims...)
+	}
+	gamma := ctx.WithInitializer(initializers.One).VariableWithShape("gamma", shapes.Make(dt, c)).ValueGraph(g)
+	beta := ctx.WithInitializer(initializers.Zero).VariableWithShape("beta", shapes.Make(dt, c)).ValueGraph(g)
+	runMean := ctx.WithInitializer(initializers.Zero).VariableWithShape("running_mean", shapes.Make(dt, c)).SetTrainable(false)
+	runVar := ctx.WithInitializer(initializers.One).VariableWithShape("running_var", shapes.Make(dt, c)).SetTrainable(false)
+	axes := make([]int, x.Rank()-1)
+	for i := range axes {
+		axes[i] = i
+	}
+	var mean, variance *Node
+	if ctx.IsTraining(g) {
+		mean = ReduceMean(x, axes...)
+		variance = ReduceMean(Square(Sub(x, perChannel(mean))), axes...)
+		n := float64(x.Shape().Size() / c)
+		unbiased := MulScalar(StopGradient(variance), n/math.Max(n-1, 1))
+		runMean.SetValueGraph(Add(MulScalar(runMean.ValueGraph(g), 1-BNMomentum), MulScalar(StopGradient(mean), BNMomentum)))
+		runVar.SetValueGraph(Add(MulScalar(runVar.ValueGraph(g), 1-BNMomentum), MulScalar(unbiased, BNMomentum)))
+	} else {
+		mean, variance = runMean.ValueGraph(g), runVar.ValueGraph(g)
+	}
+	y := Div(Sub(x, perChannel(mean)), perChannel(Sqrt(AddScalar(variance, BNEpsilon))))
+	return Add(Mul(y, perChannel(gamma)), perChannel(beta))
+}
+
+// SharedBlock runs the layers that both tasks share: conv1_1 … ReLU after BN of conv3_1 (SPEC §1.3). A one-channel
+// image is repeated into InChannels channels first, as the authors' forward does.
+func SharedBlock(ctx *context.Context, cfg VGGConfig, x *Node) *Node {
+	if x.Shape().Dimensions[3] == 1 && cfg.InChannels == 3 {
+		x = Concatenate([]*Node{x, x, x}, 3)
+	}
+	return runLayers(ctx, cfg, x, 0, sharedEnd)
+}
+
+// ClassificationBranch runs conv3_2 … pool5 and the fully convolutional head on the shared block's output and
+// returns the logits [batch, classes].
+func ClassificationBranch(ctx *context.Context, cfg VGGConfig, x *Node) *Node {
+	x = runLayers(ctx, cfg, x, sharedEnd, len(cfgE))
+	hidden := cfg.Width(headHidden)
+	x = relu(conv1x1(ctx.In("head_fc1"), x, hidden))
+	x = dropout(ctx.In("head_fc1"), x)
+	x = relu(conv1x1(ctx.In("head_fc2"), x, hidden))
+	x = dropout(ctx.In("head_fc2"), x)
+	x = conv1x1(ctx.In("head_logits"), x, cfg.NumClasses)
+	return ReduceMax(x, 1, 2) // AdaptiveMaxPool2d(1) + Flatten
+}
+
+// Classifier is the whole classification network: images [batch, H, W, 1] → logits.
+func Classifier(ctx *context.Context, cfg VGGConfig, images *Node) *Node {
+	return ClassificationBranch(ctx, cfg, SharedBlock(ctx, cfg, images))
+}
+
+// sharedEnd is the index in cfgE just after conv3_1.
+var sharedEnd = func() int {
+	convs := 0
+	for i, v := range cfgE {
+		if v != pool {
+			convs++
+			if convs == 5 { // conv1_1, conv1_2, conv2_1, conv2_2, conv3_1
+				return i + 1
+			}
+		}
+	}
+	panic("cfgE has no conv3_1")
+}()
+
+func runLayers(ctx *context.Context, cfg VGGConfig, x *Node, from, to int) *Node {
+	stage, conv, pools := 1, 1, 0
+	for i, v := range cfgE {
+		if v == pool {
+			pools++
+			stage++
+			conv = 1
+			if i >= from && i < to {
+				x = MaxPool(x).Window(2).Done()
+			}
+			continue
+		}
+		if i >= from && i < to {
+			x = ConvBNReLU(ctx.In(fmt.Sprintf("conv%d_%d", stage, conv)), x, cfg.Width(v))
+		}
+		conv++
+	}
+	return x
+}
+
+func conv1x1(ctx *context.Context, x *Node, out int) *Node {
+	in := x.Shape().Dimensions[3]
+	std := math.Sqrt(2 / float64(out)) // kaiming_normal_(fan_out, relu) for a 1×1 kernel
+	kernel := ctx.WithInitializer(initializers.RandomNormalFn(ctx, std)).
+		VariableWithShape("kernel", shapes.Make(x.DType(), 1, 1, in, out)).ValueGraph(x.Graph())
+	bias := ctx.WithInitializer(initializers.Zero).VariableWithShape("bias", shapes.Make(x.DType(), out)).ValueGraph(x.Graph())
+	return Add(Convolve(x, kernel).StridePerAxis(1, 1).NoPadding().Done(), Reshape(bias, 1, 1, 1, out))
+}
+
+// dropout is Dropout(p = 0.5) in training, the identity in evaluation.
+func dropout(ctx *context.Context, x *Node) *Node {
+	if !ctx.IsTraining(x.Graph()) {
+		return x
+	}
+	return layers.DropoutStatic(ctx, x, 0.5)
+}
+
+// CrossEntropy is the mean categorical cross-entropy of logits [batch, classes] against integer labels [batch].
+func CrossEntropy(logits, labels *Node) *Node {
+	onehot := OneHot(labels, logits.Shape().Dimensions[1], logits.DType())
+	return Neg(ReduceAllMean(ReduceSum(Mul(onehot, LogSoftmax(logits, -1)), -1)))
+}
+
