@@ -14,8 +14,8 @@ import (
 	"github.com/robustvision/cotrain/pkg/bench"
 )
 
-// PyTorch 1.13 (Debian's python3-torch) on this machine class, 2 threads, batch 128 (shared/ENV-NOTES.md, measured
-// 2026-11-27): training images/s of the same topology.
+// PyTorch 1.13 (Debian's python3-torch) on this machine class (2 cores), 2 threads, batch 128 (shared/ENV-NOTES.md,
+// measured 2026-11-27): training images/s of the same topology. Printed only for the cpu backends.
 var pytorchPeer = map[string]float64{"train ÷8 32×32 batch 128": 900, "train ÷4 64×64 batch 128": 83, "train ÷1 64×64 batch 128": 6.8}
 
 func runBench(args []string, stdout io.Writer) error {
@@ -92,7 +92,7 @@ convolutions are measured side by side with the pure-Go backend's native convolu
 		if len(speeds) == 2 && speeds[1] > 0 {
 			fmt.Fprintf(stdout, "%-28s lowered/native speed-up: %.1f×\n", "", speeds[0]/speeds[1])
 		}
-		if peer, ok := pytorchPeer[c.String()]; ok {
+		if peer, ok := pytorchPeer[c.String()]; ok && strings.HasPrefix(backends[0], "cpu") {
 			fmt.Fprintf(stdout, "%-28s PyTorch 1.13 on the same machine class: %.0f img/s (ours: %.1f%% of it)\n", "", peer, 100*speeds[0]/peer)
 		}
 		if c.Kind == "recon" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
@@ -9,8 +10,10 @@ import (
 	"path/filepath"
 
 	"github.com/robustvision/cotrain/pkg/figures"
+	"github.com/robustvision/cotrain/pkg/neural"
 	"github.com/robustvision/cotrain/pkg/provenance"
 	"github.com/robustvision/cotrain/pkg/study"
+	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
 func runFigures(args []string, stdout io.Writer) error {
@@ -18,6 +21,7 @@ func runFigures(args []string, stdout io.Writer) error {
 files, with a provenance.json that records how they were made. Nothing is trained: missing results are reported.`, stdout)
 	out := fs.String("out", "figures", "folder to write the figures into")
 	scaleName := fs.String("scale", study.Mini.Name, "scale whose cache the figures come from: smoke, mini or paper")
+	skipSlow := fs.Bool("quick", false, "skip the figures that simulate at paper scale (about a minute)")
 	manifest := fs.String("manifest", filepath.Join("data", "photos.tsv"), "photo manifest")
 	photoDir := fs.String("photos-dir", study.PhotoDir, "where `cotrain data fetch` keeps the photographs")
 	if err := parse(fs, args); err != nil {
@@ -55,6 +59,24 @@ files, with a provenance.json that records how they were made. Nothing is traine
 			}
 			return figures.CorruptionExamples(img, 2, 1, corrupt.PresetImageNetC)
 		}},
+		{"fig_v1sim_statistics_paper.png", func() (figures.Figure, error) {
+			// The simulated population at paper scale (24,075 images, 64×64), simulated in memory (about a minute).
+			photos, err := data.LoadManifest(*manifest)
+			if err != nil {
+				return figures.Figure{}, err
+			}
+			imgs, err := data.LoadPhotos(photos, *photoDir)
+			if err != nil {
+				return figures.Figure{}, err
+			}
+			d, _, err := v1sim.Simulate(imgs, study.Paper.V1, v1sim.DefaultPopulation, study.V1Seed)
+			if err != nil {
+				return figures.Figure{}, err
+			}
+			stats := d.Stats()
+			fmt.Fprint(stdout, neural.Summary(d, stats))
+			return figures.NeuralStatistics(stats, true, "paper scale")
+		}},
 		{"corruptions_all_severities.png", func() (figures.Figure, error) {
 			img, err := corruptionImage()
 			if err != nil {
@@ -65,6 +87,9 @@ files, with a provenance.json that records how they were made. Nothing is traine
 	}
 	var written []string
 	for _, j := range jobs {
+		if *skipSlow && strings.Contains(j.file, "_paper") {
+			continue
+		}
 		fig, err := j.build()
 		if err != nil {
 			return fmt.Errorf("%s: %w", j.file, err)

@@ -53,7 +53,7 @@ func TestVersionReportsPureGoBackend(t *testing.T) {
 func TestFiguresWritesFilesAndProvenance(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	if code := run([]string{"figures", "-scale", "smoke", "-out", dir, "-manifest", "../../data/photos.tsv", "-photos-dir", "../../data/cache/photos"}, &out, &errOut); code != 0 {
+	if code := run([]string{"figures", "-scale", "smoke", "-out", dir, "-manifest", "../../data/photos.tsv", "-photos-dir", "../../data/cache/photos", "-quick"}, &out, &errOut); code != 0 {
 		t.Fatalf("cotrain figures exited %d: %s", code, errOut.String())
 	}
 	for _, f := range []string{"fig1_architecture.png", "fig9_corruptions.png", "corruptions_all_severities.png", "provenance.json"} {

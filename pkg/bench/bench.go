@@ -167,4 +167,3 @@ func PeakRSSMiB() float64 {
 	}
 	return 0
 }
-

@@ -67,7 +67,7 @@ func TestNeuralFiguresRender(t *testing.T) {
 		"tuning": func() (Figure, error) { return TuningCurves(neurons[:2], v1sim.DefaultPopulation, 32, 14, 0.12, 0.5) },
 		"stats": func() (Figure, error) {
 			one := 0.3
-			return NeuralStatistics([]neural.NeuronStats{{FEV: 0.2, TrueFEV: &one, MeanCount: 1, Fano: 1.2}, {FEV: 0.4, TrueFEV: &one, MeanCount: 2, Fano: 1.1}}, true)
+			return NeuralStatistics([]neural.NeuronStats{{FEV: 0.2, TrueFEV: &one, MeanCount: 1, Fano: 1.2}, {FEV: 0.4, TrueFEV: &one, MeanCount: 2, Fano: 1.1}}, true, "test")
 		},
 		"raster": func() (Figure, error) {
 			d := &neural.Dataset{Meta: neural.Meta{Simulated: true}, Sessions: []neural.Session{{ID: "s", Neurons: []int{0},

@@ -111,11 +111,15 @@ func addLine(p *plot.Plot, xs, ys []float64, c color.Color, label string) error 
 }
 
 // NeuralStatistics shows the distributions of mean spike counts and Fano factors, and the fraction of explainable
-// variance estimated from the repeats against the simulator's ground truth (when the data are simulated).
-func NeuralStatistics(stats []neural.NeuronStats, simulated bool) (Figure, error) {
+// variance estimated from the repeats against the simulator's ground truth (when the data are simulated). scale,
+// if not empty, names the scale in the titles.
+func NeuralStatistics(stats []neural.NeuronStats, simulated bool, scale string) (Figure, error) {
 	label := "recorded"
 	if simulated {
 		label = "SIMULATED"
+	}
+	if scale != "" {
+		label += " (" + scale + ")"
 	}
 	var counts, fanos, fev plotter.Values
 	var scatter plotter.XYs
@@ -157,7 +161,7 @@ func NeuralStatistics(stats []neural.NeuronStats, simulated bool) (Figure, error
 	var third *plot.Plot
 	if len(scatter) > 0 {
 		third = plot.New()
-		third.Title.Text = "SIMULATED V1: FEV from repeats vs truth"
+		third.Title.Text = label + " V1: FEV from repeats vs truth"
 		third.X.Label.Text = "true explainable variance (simulator)"
 		third.Y.Label.Text = "FEV estimated from the test repeats"
 		s, err := plotter.NewScatter(scatter)

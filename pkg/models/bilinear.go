@@ -2,8 +2,8 @@ package models
 
 import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // BilinearSample samples a feature map at continuous positions, as PyTorch's grid_sample(mode="bilinear",
@@ -24,7 +24,7 @@ func BilinearSample(features, positions *Node) *Node {
 	px := MulScalar(AddScalar(Slice(positions, AxisRange(), AxisRange(), AxisElem(0)), 1), float64(w-1)/2) // [B, n, 1]
 	py := MulScalar(AddScalar(Slice(positions, AxisRange(), AxisRange(), AxisElem(1)), 1), float64(h-1)/2)
 	x0, y0 := StopGradient(Floor(px)), StopGradient(Floor(py)) // (Floor has no gradient in GoMLX v0.26)
-	fx, fy := Sub(px, x0), Sub(py, y0) // fractional parts: where the gradient w.r.t. positions flows
+	fx, fy := Sub(px, x0), Sub(py, y0)                         // fractional parts: where the gradient w.r.t. positions flows
 	one := ScalarOne(g, dt)
 	batchIdx := Iota(g, shapes.Make(dtypes.Int32, batch, n, 1), 0)
 	var corners, weights []*Node
@@ -46,9 +46,9 @@ func BilinearSample(features, positions *Node) *Node {
 		corners = append(corners, Concatenate([]*Node{batchIdx, iy, ix}, -1)) // [B, n, 3]
 		weights = append(weights, weight)                                     // [B, n, 1]
 	}
-	idx := Stack(corners, 2)                      // [B, n, 4, 3]
+	idx := Stack(corners, 2)                       // [B, n, 4, 3]
 	sampled := Gather(features, StopGradient(idx)) // [B, n, 4, C]
-	wts := Stack(weights, 2)                      // [B, n, 4, 1]
+	wts := Stack(weights, 2)                       // [B, n, 4, 1]
 	_ = n
 	return ReduceSum(Mul(sampled, wts), 2) // [B, n, C]
 }

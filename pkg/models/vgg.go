@@ -159,4 +159,3 @@ func CrossEntropy(logits, labels *Node) *Node {
 	onehot := OneHot(labels, logits.Shape().Dimensions[1], logits.DType())
 	return Neg(ReduceAllMean(ReduceSum(Mul(onehot, LogSoftmax(logits, -1)), -1)))
 }
-

@@ -23,7 +23,7 @@ func TestScalesAreValid(t *testing.T) {
 	if _, err := LookupScale("huge"); err == nil {
 		t.Error("LookupScale accepted an unknown scale")
 	}
-	if s, err := LookupScale("mini"); err != nil || s.Model.WidthDivisor != 8 {
+	if s, err := LookupScale("mini"); err != nil || s.Model.WidthDivisor != 16 {
 		t.Errorf("LookupScale(mini) = %+v, %v", s, err)
 	}
 }
