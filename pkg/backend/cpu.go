@@ -404,14 +404,8 @@ func (b *cpuBuilder) ConvGeneral(input, kernel backends.Op, axes backends.Convol
 		// im2col over kernel positions: patches [B, O…, numK·Cin].
 		cols := make([]backends.Op, 0, numK)
 		for _, kpos := range positions(ksize) {
-			starts, limits, st := make([]int, rank+2), slices.Clone(xs.Dimensions), make([]int, rank+2)
-			st[0], st[rank+1] = 1, 1
-			for i := range rank {
-				starts[i+1] = kpos[i] * kernelDilations[i]
-				limits[i+1] = starts[i+1] + (osize[i]-1)*strides[i] + 1
-				st[i+1] = strides[i]
-			}
-			col, err := b.Slice(x, starts, limits, st)
+			// Kernel position k sees the inputs k·dilation + o·stride for every output position o.
+			col, err := b.strided(x, xs.Dimensions, kpos, kernelDilations, osize, strides)
 			if err != nil {
 				return nil, err
 			}
@@ -434,14 +428,8 @@ func (b *cpuBuilder) ConvGeneral(input, kernel backends.Op, axes backends.Convol
 		// (a single product: it is the im2col matrix built the other way round).
 		wins := make([]backends.Op, 0, numO)
 		for _, opos := range positions(osize) {
-			starts, limits, st := make([]int, rank+2), slices.Clone(xs.Dimensions), make([]int, rank+2)
-			st[0], st[rank+1] = 1, 1
-			for i := range rank {
-				starts[i+1] = opos[i] * strides[i]
-				limits[i+1] = starts[i+1] + (ksize[i]-1)*kernelDilations[i] + 1
-				st[i+1] = kernelDilations[i]
-			}
-			win, err := b.Slice(x, starts, limits, st)
+			// Output position o sees the inputs o·stride + k·dilation for every kernel position k.
+			win, err := b.strided(x, xs.Dimensions, opos, strides, ksize, kernelDilations)
 			if err != nil {
 				return nil, err
 			}
@@ -480,6 +468,20 @@ func (b *cpuBuilder) ConvGeneral(input, kernel backends.Op, axes backends.Convol
 		inv[a] = i
 	}
 	return b.transposeIfNeeded(out, inv)
+}
+
+// strided slices the spatial axes of x [B, S…, C]: along spatial axis i, count[i] elements from pos[i]·scale[i]
+// in steps of step[i].
+func (b *cpuBuilder) strided(x backends.Op, dims, pos, scale, count, step []int) (backends.Op, error) {
+	rank := len(pos)
+	starts, limits, st := make([]int, rank+2), slices.Clone(dims), make([]int, rank+2)
+	st[0], st[rank+1] = 1, 1
+	for i := range rank {
+		starts[i+1] = pos[i] * scale[i]
+		limits[i+1] = starts[i+1] + (count[i]-1)*step[i] + 1
+		st[i+1] = step[i]
+	}
+	return b.Slice(x, starts, limits, st)
 }
 
 func (b *cpuBuilder) transposeIfNeeded(x backends.Op, perm []int) (backends.Op, error) {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/robustvision/cotrain/pkg/provenance"
 )
 
 // ReadPNG reads a PNG file as an Image: grayscale PNGs give one channel, all others three (alpha dropped).
@@ -34,25 +36,7 @@ func WritePNG(path string, img Image) error {
 	if err := png.Encode(&buf, img.ToStd()); err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return provenance.WriteFileAtomic(path, buf.Bytes())
 }
 
 // FileJob describes a batch of PNG files to corrupt (the `cotrain corrupt` command).
