@@ -208,6 +208,7 @@ func correlate2D(f fimage, k [][]float32, b boundary) fimage {
 					top := plane[(y+i)*stride : (y+i+1)*stride]
 					if i < ry {
 						bottom := plane[(y+kh-1-i)*stride : (y+kh-i)*stride]
+						top, bottom := top[:len(fold)], bottom[:len(fold)] // lets the compiler drop bounds checks
 						for x := range fold {
 							fold[x] = top[x] + bottom[x]
 						}
@@ -219,15 +220,15 @@ func correlate2D(f fimage, k [][]float32, b boundary) fimage {
 						if kv == 0 {
 							continue
 						}
-						left := fold[j : j+f.w]
+						left := fold[j : j+len(acc)]
 						if j < rx {
-							right := fold[kw-1-j : kw-1-j+f.w]
-							for x := range acc {
-								acc[x] += kv * (left[x] + right[x])
+							right := fold[kw-1-j : kw-1-j+len(acc)]
+							for x, l := range left {
+								acc[x] += kv * (l + right[x])
 							}
 						} else {
-							for x := range acc {
-								acc[x] += kv * left[x]
+							for x, l := range left {
+								acc[x] += kv * l
 							}
 						}
 					}
@@ -239,9 +240,9 @@ func correlate2D(f fimage, k [][]float32, b boundary) fimage {
 						if kv == 0 {
 							continue
 						}
-						src := row[j : j+f.w]
-						for x := range acc {
-							acc[x] += kv * src[x]
+						src := row[j : j+len(acc)]
+						for x, v := range src {
+							acc[x] += kv * v
 						}
 					}
 				}
@@ -401,8 +402,9 @@ func motionBlurField(f fimage, radius, sigma, angle float64) fimage {
 			dst := out.v[y*rowLen : (y+1)*rowLen]
 			mid := dst[x0*c : x1*c]
 			from := src[(x0-dx)*c : (x1-dx)*c]
-			for j := range mid {
-				mid[j] += kv * from[j]
+			from = from[:len(mid)]
+			for j, v := range from {
+				mid[j] += kv * v
 			}
 			for x := 0; x < x0; x++ { // left edge: source column 0
 				for ch := range c {
