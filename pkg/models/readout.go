@@ -48,7 +48,7 @@ func GaussianReadout(ctx *context.Context, core *Node, n int, biasInit []float32
 		eps := ctx.RandomNormal(g, shapes.Make(dt, batch, n, 2))
 		pos = ClipScalar(Add(Mul(eps, Reshape(sigma, 1, n, 2)), pos), -1, 1)
 	}
-	sampled := BilinearSample(core, pos)                                     // [B, n, C]
+	sampled := BilinearSample(core, pos)                                         // [B, n, C]
 	y := ReduceSum(Mul(sampled, Reshape(Transpose(features, 0, 1), 1, n, c)), 2) // [B, n]
 	y = Add(y, Reshape(bias, 1, n))
 	return AddScalar(ELU(AddScalar(y, -1)), 1)
@@ -58,4 +58,3 @@ func GaussianReadout(ctx *context.Context, core *Node, n int, biasInit []float32
 func ELU(x *Node) *Node {
 	return Where(GreaterThan(x, ZerosLike(x)), x, AddScalar(Exp(Min(x, ZerosLike(x))), -1))
 }
-
