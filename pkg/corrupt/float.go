@@ -38,39 +38,6 @@ func (f fimage) toImage(scale float32) Image {
 	return m
 }
 
-func (f fimage) clone() fimage {
-	g := f
-	g.v = append([]float32(nil), f.v...)
-	return g
-}
-
-// channel extracts channel ch as a one-channel image.
-func (f fimage) channel(ch int) fimage {
-	g := newF(f.h, f.w, 1)
-	for i := range g.v {
-		g.v[i] = f.v[i*f.c+ch]
-	}
-	return g
-}
-
-func (f fimage) setChannel(ch int, g fimage) {
-	for i := range g.v {
-		f.v[i*f.c+ch] = g.v[i]
-	}
-}
-
-// perChannel applies fn to every channel separately.
-func (f fimage) perChannel(fn func(fimage) fimage) fimage {
-	if f.c == 1 {
-		return fn(f)
-	}
-	out := newF(f.h, f.w, f.c)
-	for ch := range f.c {
-		out.setChannel(ch, fn(f.channel(ch)))
-	}
-	return out
-}
-
 // Boundary modes, named as in scipy.ndimage.
 type boundary int
 

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"math/rand/v2"
 	"os"
@@ -483,4 +482,3 @@ func TestCommittedManifest(t *testing.T) {
 	}
 }
 
-var _ = color.Gray{}

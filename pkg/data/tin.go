@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	"image/jpeg"
-	_ "image/png" // some Tiny ImageNet mirrors ship PNGs
+	_ "image/jpeg" // registers JPEG with image.Decode
+	_ "image/png"  // some Tiny ImageNet mirrors ship PNGs
 	"os"
 	"path/filepath"
 	"sort"
@@ -127,11 +127,10 @@ func decodeImage(data []byte) (image.Image, error) {
 		}
 		return img, nil
 	}
-	img, format, err := image.Decode(bytes.NewReader(data))
+	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("not a readable JPEG/PNG/WebP image (corrupt or truncated): %w", err)
 	}
-	_ = format
 	return img, nil
 }
 
@@ -153,5 +152,3 @@ func rgbPixels(img image.Image) []uint8 {
 	}
 	return out
 }
-
-var _ = jpeg.Decode // JPEG decoding registered with image.Decode
