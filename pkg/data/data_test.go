@@ -481,4 +481,3 @@ func TestCommittedManifest(t *testing.T) {
 		}
 	}
 }
-
