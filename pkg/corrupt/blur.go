@@ -65,6 +65,14 @@ func disk(radius, aliasBlur float64) [][]float32 {
 	for y := range n {
 		out[y] = k.v[y*n : (y+1)*n]
 	}
+	// The blur's float rounding breaks the disk's diagonal symmetry by an ulp here and there; restore it exactly,
+	// so that the convolution can share one multiply between k[i][j] and k[j][i].
+	for y := range n {
+		for x := y + 1; x < n; x++ {
+			m := (out[y][x] + out[x][y]) / 2
+			out[y][x], out[x][y] = m, m
+		}
+	}
 	return out
 }
 

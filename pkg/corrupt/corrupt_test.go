@@ -458,3 +458,43 @@ func TestFastPathsMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// The folded (symmetric) correlation equals a direct one, for the disk kernels and for a generic kernel.
+func TestCorrelate2DMatchesDirect(t *testing.T) {
+	f := toFloat(testImage(13, 40, 36), 255)
+	direct := func(k [][]float32) fimage {
+		kh, kw := len(k), len(k[0])
+		out := newF(f.h, f.w, f.c)
+		for y := range f.h {
+			for x := range f.w {
+				for ch := range f.c {
+					var s float64
+					for i := range kh {
+						for j := range kw {
+							yy, xx := mirror.index(y+i-kh/2, f.h), mirror.index(x+j-kw/2, f.w)
+							s += float64(k[i][j]) * float64(f.v[(yy*f.w+xx)*f.c+ch])
+						}
+					}
+					out.v[(y*f.w+x)*f.c+ch] = float32(s)
+				}
+			}
+		}
+		return out
+	}
+	kernels := [][][]float32{disk(3, 0.1), disk(6, 0.5), disk(10, 0.5), {{1, 2, 3}, {4, 5, 6}}}
+	diagonals := 0
+	for _, k := range kernels[:3] {
+		if isDiagonalSymmetric(k) {
+			diagonals++
+		}
+	}
+	t.Logf("%d of 3 disk kernels are exactly symmetric about the diagonal", diagonals)
+	for n, k := range kernels {
+		got, want := correlate2D(f, k, mirror), direct(k)
+		for i := range got.v {
+			if math.Abs(float64(got.v[i]-want.v[i])) > 1e-5 {
+				t.Fatalf("kernel %d: value %d: %v, want %v", n, i, got.v[i], want.v[i])
+			}
+		}
+	}
+}

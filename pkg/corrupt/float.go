@@ -160,18 +160,43 @@ func correlate2D(f fimage, k [][]float32, b boundary) fimage {
 	out := newF(f.h, f.w, f.c)
 	acc := make([]float32, f.w)
 	symmetric := isSymmetric(k)
-	var fold []float32
+	diagonal := symmetric && kh == kw && isDiagonalSymmetric(k)
+	var folds [][]float32
 	for ch := range f.c {
 		plane, stride := padded(f, ch, ry, rx, b)
-		if fold == nil {
-			fold = make([]float32, stride)
+		if folds == nil {
+			folds = make([][]float32, ry+1)
+			for i := range folds {
+				folds[i] = make([]float32, stride)
+			}
 		}
 		for y := range f.h {
 			clear(acc)
-			if symmetric {
-				// k[i][j] = k[kh−1−i][j] = k[i][kw−1−j]: add mirrored rows first, then mirrored columns, so each
-				// weight is multiplied once for up to four pixels.
+			if symmetric && rx == 0 { // a symmetric column kernel: fuse the row fold into the accumulation
 				for i := 0; i <= ry; i++ {
+					kv := k[i][0]
+					if kv == 0 {
+						continue
+					}
+					top := plane[(y+i)*stride:][:len(acc)]
+					if i < ry {
+						bottom := plane[(y+kh-1-i)*stride:][:len(acc)]
+						for x, t := range top {
+							acc[x] += kv * (t + bottom[x])
+						}
+					} else {
+						for x, t := range top {
+							acc[x] += kv * t
+						}
+					}
+				}
+			} else if symmetric {
+				// k[i][j] = k[kh−1−i][j] = k[i][kw−1−j]: add mirrored rows first (fold i holds rows i and kh−1−i),
+				// then mirrored columns, so each weight is multiplied once for up to four pixels; a square kernel
+				// that is also symmetric about its diagonal (k[i][j] = k[j][i], as the disk) shares one multiply
+				// between (i, j) and (j, i): up to eight pixels.
+				for i := 0; i <= ry; i++ {
+					fold := folds[i]
 					top := plane[(y+i)*stride : (y+i+1)*stride]
 					if i < ry {
 						bottom := plane[(y+kh-1-i)*stride : (y+kh-i)*stride]
@@ -182,18 +207,39 @@ func correlate2D(f fimage, k [][]float32, b boundary) fimage {
 					} else {
 						copy(fold, top)
 					}
-					for j := 0; j <= rx; j++ {
+				}
+				for i := 0; i <= ry; i++ {
+					jStart := 0
+					if diagonal {
+						jStart = i
+					}
+					for j := jStart; j <= rx; j++ {
 						kv := k[i][j]
 						if kv == 0 {
 							continue
 						}
-						left := fold[j : j+len(acc)]
-						if j < rx {
-							right := fold[kw-1-j : kw-1-j+len(acc)]
+						fi := folds[i]
+						left := fi[j : j+len(acc)]
+						switch {
+						case diagonal && i != j && j < rx:
+							right := fi[kw-1-j : kw-1-j+len(acc)]
+							up := folds[j][i : i+len(acc)]
+							down := folds[j][kw-1-i : kw-1-i+len(acc)]
+							for x, l := range left {
+								acc[x] += kv * (l + right[x] + up[x] + down[x])
+							}
+						case diagonal && i != j: // j is the centre column: one column of fold i
+							up := folds[j][i : i+len(acc)]
+							down := folds[j][kw-1-i : kw-1-i+len(acc)]
+							for x, l := range left {
+								acc[x] += kv * (l + up[x] + down[x])
+							}
+						case j < rx:
+							right := fi[kw-1-j : kw-1-j+len(acc)]
 							for x, l := range left {
 								acc[x] += kv * (l + right[x])
 							}
-						} else {
+						default:
 							for x, l := range left {
 								acc[x] += kv * l
 							}
@@ -220,6 +266,18 @@ func correlate2D(f fimage, k [][]float32, b boundary) fimage {
 		}
 	}
 	return out
+}
+
+// isDiagonalSymmetric reports whether the square kernel k equals its transpose.
+func isDiagonalSymmetric(k [][]float32) bool {
+	for i := range k {
+		for j := range k {
+			if k[i][j] != k[j][i] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // isSymmetric reports whether k is unchanged by flipping it vertically and horizontally.
@@ -468,17 +526,21 @@ func addClippedZoom(acc, f fimage, z float64, centred bool) {
 	y0, y1, wy := linearTaps(ch0, oh)
 	x0, x1, wx := linearTaps(ch1, ow)
 	c := f.c
+	tmp := make([]float32, ch1*c) // the crop's two source rows, interpolated vertically once per output row
 	for y := range min(f.h, oh-ty) {
 		oy := y + ty
-		r0, r1, a := (top0+y0[oy])*f.w, (top0+y1[oy])*f.w, wy[oy]
+		r0 := f.v[((top0+y0[oy])*f.w+top1)*c:][:ch1*c]
+		r1 := f.v[((top0+y1[oy])*f.w+top1)*c:][:ch1*c]
+		a := wy[oy]
+		for i, v := range r0 {
+			tmp[i] = (1-a)*v + a*r1[i]
+		}
 		row := acc.v[y*f.w*c:]
 		for x := range min(f.w, ow-tx) {
 			ox := x + tx
-			c0, c1, bw := top1+x0[ox], top1+x1[ox], wx[ox]
+			c0, c1, bw := x0[ox]*c, x1[ox]*c, wx[ox]
 			for k := range c {
-				top := (1-bw)*f.v[(r0+c0)*c+k] + bw*f.v[(r0+c1)*c+k]
-				bottom := (1-bw)*f.v[(r1+c0)*c+k] + bw*f.v[(r1+c1)*c+k]
-				row[x*c+k] += (1-a)*top + a*bottom
+				row[x*c+k] += (1-bw)*tmp[c0+k] + bw*tmp[c1+k]
 			}
 		}
 	}
@@ -489,9 +551,17 @@ func sampleBilinear(dst []float32, f fimage, y, x float64, b boundary) {
 	y0f, x0f := math.Floor(y), math.Floor(x)
 	dy, dx := float32(y-y0f), float32(x-x0f)
 	y0, x0 := int(y0f), int(x0f)
+	w := [4]float32{(1 - dy) * (1 - dx), (1 - dy) * dx, dy * (1 - dx), dy * dx}
+	if y0 >= 0 && y0+1 < f.h && x0 >= 0 && x0+1 < f.w { // inside: no boundary handling
+		i00 := (y0*f.w + x0) * f.c
+		i10 := i00 + f.w*f.c
+		for ch := range dst {
+			dst[ch] = w[0]*f.v[i00+ch] + w[1]*f.v[i00+f.c+ch] + w[2]*f.v[i10+ch] + w[3]*f.v[i10+f.c+ch]
+		}
+		return
+	}
 	ya, yb := b.index(y0, f.h), b.index(y0+1, f.h)
 	xa, xb := b.index(x0, f.w), b.index(x0+1, f.w)
-	w := [4]float32{(1 - dy) * (1 - dx), (1 - dy) * dx, dy * (1 - dx), dy * dx}
 	idx := [4]int{-1, -1, -1, -1}
 	if ya >= 0 && xa >= 0 {
 		idx[0] = (ya*f.w + xa) * f.c

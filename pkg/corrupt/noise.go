@@ -3,7 +3,6 @@ package corrupt
 import (
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sync"
 
 	"github.com/robustvision/cotrain/pkg/randdist"
@@ -27,8 +26,8 @@ func gaussianNoise(img Image, sev int, p Preset, rng *rand.Rand) Image {
 	return f.toImage(255)
 }
 
-// shotNoise draws Poisson(c·x/255)/c for every value. An 8-bit image has only 256 distinct means, so the draws use
-// inversion of a cumulative table per (c, level), built once per c.
+// shotNoise draws Poisson(c·x/255)/c for every value. An 8-bit image has only 256 distinct means, so each level has
+// a precomputed alias table (Walker 1977; Vose 1991) and a draw costs one random number.
 func shotNoise(img Image, sev int, p Preset, rng *rand.Rand) Image {
 	c := shotNoiseC[p][sev-1]
 	tables := poissonTables(c)
@@ -39,49 +38,82 @@ func shotNoise(img Image, sev int, p Preset, rng *rand.Rand) Image {
 	return f.toImage(255)
 }
 
-// poissonCDF holds P(K ≤ k) for k = 0 … len−1; draws beyond the table (probability < 1e-12) fall back to PTRS.
-type poissonCDF struct {
-	lambda float64
-	cdf    []float64
+// poissonAlias samples a Poisson distribution truncated where the remaining mass is below 1e-12 (and renormalised):
+// outcome k is drawn by picking a column uniformly and keeping k with probability prob[k], else taking alias[k].
+type poissonAlias struct {
+	prob  []float64
+	alias []int32
 }
 
-func (t poissonCDF) draw(rng *rand.Rand) float64 {
-	if t.lambda == 0 {
+func (t poissonAlias) draw(rng *rand.Rand) float64 {
+	n := len(t.prob)
+	if n <= 1 {
 		return 0
 	}
-	// K is the smallest k with u ≤ F(k).
-	k, _ := slices.BinarySearch(t.cdf, rng.Float64())
-	if k == len(t.cdf) {
-		return poisson(rng, t.lambda)
+	u := rng.Float64() * float64(n)
+	k := int(u)
+	if k >= n {
+		k = n - 1
 	}
-	return float64(k)
+	if u-float64(k) < t.prob[k] {
+		return float64(k)
+	}
+	return float64(t.alias[k])
 }
 
-var poissonCache sync.Map // c → *[256]poissonCDF
-
-func poissonTables(c float64) *[256]poissonCDF {
-	if t, ok := poissonCache.Load(c); ok {
-		return t.(*[256]poissonCDF)
+func newPoissonAlias(lambda float64) poissonAlias {
+	if lambda <= 0 {
+		return poissonAlias{prob: []float64{1}, alias: []int32{0}}
 	}
-	var tables [256]poissonCDF
+	pk := math.Exp(-lambda)
+	pmf := []float64{pk}
+	sum := pk
+	for k := 1; sum < 1-1e-12 && k < int(lambda+20*math.Sqrt(lambda)+20); k++ {
+		pk *= lambda / float64(k)
+		sum += pk
+		pmf = append(pmf, pk)
+	}
+	n := len(pmf)
+	t := poissonAlias{prob: make([]float64, n), alias: make([]int32, n)}
+	scaled := make([]float64, n)
+	var small, large []int
+	for k, v := range pmf {
+		scaled[k] = v / sum * float64(n)
+		if scaled[k] < 1 {
+			small = append(small, k)
+		} else {
+			large = append(large, k)
+		}
+	}
+	for len(small) > 0 && len(large) > 0 {
+		s, l := small[len(small)-1], large[len(large)-1]
+		small, large = small[:len(small)-1], large[:len(large)-1]
+		t.prob[s], t.alias[s] = scaled[s], int32(l)
+		scaled[l] -= 1 - scaled[s]
+		if scaled[l] < 1 {
+			small = append(small, l)
+		} else {
+			large = append(large, l)
+		}
+	}
+	for _, k := range append(small, large...) { // leftovers are 1 up to rounding
+		t.prob[k], t.alias[k] = 1, int32(k)
+	}
+	return t
+}
+
+var poissonCache sync.Map // c → *[256]poissonAlias
+
+func poissonTables(c float64) *[256]poissonAlias {
+	if t, ok := poissonCache.Load(c); ok {
+		return t.(*[256]poissonAlias)
+	}
+	var tables [256]poissonAlias
 	for v := range 256 {
-		lambda := float64(float32(v)/255) * c // the same float32 scaling as the other corruptions
-		tables[v].lambda = lambda
-		if lambda == 0 {
-			continue
-		}
-		pk := math.Exp(-lambda)
-		sum := pk
-		cdf := []float64{sum}
-		for k := 1; sum < 1-1e-12 && k < int(lambda+20*math.Sqrt(lambda)+20); k++ {
-			pk *= lambda / float64(k)
-			sum += pk
-			cdf = append(cdf, sum)
-		}
-		tables[v].cdf = cdf
+		tables[v] = newPoissonAlias(float64(float32(v)/255) * c) // the same float32 scaling as the other corruptions
 	}
 	t, _ := poissonCache.LoadOrStore(c, &tables)
-	return t.(*[256]poissonCDF)
+	return t.(*[256]poissonAlias)
 }
 
 // impulseNoise is scikit-image's random_noise(mode="s&p", amount=c): each value is replaced with probability c, by
