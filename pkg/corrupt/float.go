@@ -13,9 +13,30 @@ type fimage struct {
 
 func newF(h, w, c int) fimage { return fimage{h, w, c, make([]float32, h*w*c)} }
 
+// unitLevels[p] = p/255 and rawLevels[p] = p as float32: the two scalings toFloat uses, by table lookup.
+var unitLevels, rawLevels = func() (u, r [256]float32) {
+	for p := range 256 {
+		u[p], r[p] = float32(p)/255, float32(p)
+	}
+	return
+}()
+
 // toFloat scales an 8-bit image by 1/scale (scale 255 gives [0,1]; 1 keeps 0…255).
 func toFloat(m Image, scale float32) fimage {
 	f := newF(m.H, m.W, m.C)
+	var lut *[256]float32
+	switch scale {
+	case 255:
+		lut = &unitLevels
+	case 1:
+		lut = &rawLevels
+	}
+	if lut != nil {
+		for i, p := range m.Pix {
+			f.v[i] = lut[p]
+		}
+		return f
+	}
 	for i, p := range m.Pix {
 		f.v[i] = float32(p) / scale
 	}
@@ -27,13 +48,12 @@ func toFloat(m Image, scale float32) fimage {
 func (f fimage) toImage(scale float32) Image {
 	m := NewImage(f.h, f.w, f.c)
 	hi := 255 / scale
+	pix := m.Pix[:len(f.v)]
 	for i, v := range f.v {
-		if v != v || v < 0 { // NaN or negative
+		if v != v { // NaN
 			v = 0
-		} else if v > hi {
-			v = hi
 		}
-		m.Pix[i] = uint8(v * scale)
+		pix[i] = uint8(min(max(v, 0), hi) * scale)
 	}
 	return m
 }
