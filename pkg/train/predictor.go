@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
+	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/neural"
 )
@@ -50,15 +51,9 @@ func TrainPredictor(b backends.Backend, d *neural.Dataset, cfg PredictorConfig, 
 	if err := p.ctx.SetRNGStateFromSeed(int64(cfg.Seed)); err != nil {
 		return nil, err
 	}
-	var sum, sq float64
-	for _, v := range d.Images {
-		f := float64(v) / 255
-		sum += f
-		sq += f * f
-	}
-	n := float64(len(d.Images))
-	p.mean = sum / n
-	p.std = math.Sqrt(math.Max(sq/n-p.mean*p.mean, 1e-12))
+	// Images are normalised by the mean and std of all stimuli (the authors' neural loader computes them the same way).
+	st := data.ComputeStats(&data.Set{Name: "neural stimuli", N: d.N, H: d.H, W: d.W, C: 1, Pix: d.Images})
+	p.mean, p.std = st.Mean, math.Max(st.Std, 1e-6)
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7072656469637400)) // "predict"
 	steps := make([]*context.Exec, len(d.Sessions))
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
