@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/notebook"
+	"github.com/robustvision/cotrain/pkg/study"
 )
 
 func setup(t *testing.T) *notebook.Runner {
@@ -26,8 +28,18 @@ func setup(t *testing.T) *notebook.Runner {
 // TestNotebooks executes every notebooks/*.ipynb and requires that no cell fails and that each notebook shows at
 // least one figure. The executed copies land in $COTRAIN_NOTEBOOK_OUT when set (to inspect them), else in a
 // temporary folder.
+//
+// The notebooks read the smoke study's results: they are prepared first (cotrain reproduce -scale smoke; nothing
+// runs when the cache already holds them).
 func TestNotebooks(t *testing.T) {
 	r := setup(t)
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&study.Runner{Root: "..", Scale: study.Smoke, Backend: b, Log: os.Stderr}).Reproduce(nil); err != nil {
+		t.Fatal(err)
+	}
 	paths, err := notebook.List(".")
 	if err != nil {
 		t.Fatal(err)

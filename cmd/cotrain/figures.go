@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
-	"io"
-	"path/filepath"
+	"github.com/robustvision/cotrain/pkg/recon"
 
 	"github.com/robustvision/cotrain/pkg/figures"
 	"github.com/robustvision/cotrain/pkg/neural"
@@ -32,6 +34,9 @@ files, with a provenance.json that records how they were made. Nothing is traine
 		return usageError{err}
 	}
 	prov := provenance.New()
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
 	type job struct {
 		file  string
 		build func() (figures.Figure, error)
@@ -85,6 +90,42 @@ files, with a provenance.json that records how they were made. Nothing is traine
 			return figures.CorruptionGrid(img, 1, corrupt.PresetImageNetC)
 		}},
 	}
+	// Figures of the study's results, where the cache holds them.
+	runner := &study.Runner{Root: ".", Scale: scale}
+	if results, err := runner.Results(); err == nil && len(results) > 0 && results[0].Seeds > 0 {
+		jobs = append(jobs, job{"fig_training_curves.png", func() (figures.Figure, error) { return figures.Table1Curves(results) }})
+		if err := writeText(filepath.Join(*out, "table1.md"), figures.Table1(results).Markdown()); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "no trained models in the %s cache: skipping Table 1 and the training curves (cotrain reproduce -scale %s)\n", scale.Name, scale.Name)
+	}
+	if res, err := runner.LoadRobustness(); err == nil {
+		for _, f := range []struct {
+			file  string
+			build func(*study.Robustness) (figures.Figure, error)
+		}{{"fig2_severities.png", figures.Fig2}, {"fig3a_categories.png", figures.Fig3A}, {"fig3b_total.png", figures.Fig3B},
+			{"fig3c_regression.png", figures.Fig3C}, {"fig8_all_corruptions.png", figures.Fig8}} {
+			jobs = append(jobs, job{f.file, func() (figures.Figure, error) { return f.build(res) }})
+		}
+		tables := figures.Table2(res).Markdown() + "\n" + figures.Table3(res).Markdown() + "\n" + figures.RegressionTable(res).Markdown()
+		if err := writeText(filepath.Join(*out, "tables_section3.md"), tables); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(stdout, "skipping Section 3 figures: %v\n", err)
+	}
+	jobs = append(jobs, job{"fig4_toy.png", func() (figures.Figure, error) {
+		return figures.Fig4(recon.Fig4Problem(), []float64{0.75, 1.5, 2.5})
+	}})
+	if a, err := runner.LoadReconAnalysis(); err == nil {
+		jobs = append(jobs,
+			job{"fig5_reconstructions.png", func() (figures.Figure, error) { return figures.Fig5(a, 0) }},
+			job{"fig6_saliency.png", func() (figures.Figure, error) { return figures.Fig6FromAnalysis(a, 0) }},
+			job{"fig7_ratio_scatter.png", func() (figures.Figure, error) { return figures.Fig7FromAnalysis(a) }})
+	} else {
+		fmt.Fprintf(stdout, "skipping Section 4 figures: %v\n", err)
+	}
 	var written []string
 	for _, j := range jobs {
 		if *skipSlow && strings.Contains(j.file, "_paper") {
@@ -107,3 +148,5 @@ files, with a provenance.json that records how they were made. Nothing is traine
 		Provenance *provenance.Record `json:"provenance"`
 	}{scale.Name, written, prov.Finish()})
 }
+
+func writeText(path, text string) error { return provenance.WriteFileAtomic(path, []byte(text)) }

@@ -74,6 +74,12 @@ type Loader struct {
 	Seed      uint64
 	Workers   int // 0: GOMAXPROCS
 	Prefetch  int // batches prepared ahead; 0: 2 per worker
+	// View selects an independent augmentation of the same order: two loaders that differ only in View visit the
+	// images in the same order and crop, flip and rotate them independently (the Oracle's two views, SPEC §2.6).
+	View uint64
+	// Transform, if not nil, changes image i (8-bit, after augmentation, before normalisation) in place; it must
+	// be deterministic and safe for concurrent use (the Oracle's corruptions).
+	Transform func(epoch, i int, img []uint8)
 }
 
 // NumBatches is the number of batches per epoch (the last may be smaller).
@@ -185,8 +191,11 @@ func (l Loader) makeBatch(epoch, b int, order []int, scratch []uint8) Batch {
 func (l Loader) image(epoch, i int, img, scratch []uint8) {
 	copy(img, l.Set.Image(i))
 	if l.Augment {
-		rng := rand.New(rand.NewPCG(l.Seed^uint64(epoch)*0x9e3779b97f4a7c15, uint64(i)))
+		rng := rand.New(rand.NewPCG(l.Seed^uint64(epoch)*0x9e3779b97f4a7c15^l.View*0xbf58476d1ce4e5b9, uint64(i)))
 		Augment(img, l.Set.H, l.Set.W, rng, scratch)
+	}
+	if l.Transform != nil {
+		l.Transform(epoch, i, img)
 	}
 }
 

@@ -98,10 +98,25 @@ func ClassificationBranch(ctx *context.Context, cfg VGGConfig, x *Node) *Node {
 	return ReduceMax(x, 1, 2) // AdaptiveMaxPool2d(1) + Flatten
 }
 
-// Classifier is the whole classification network: images [batch, H, W, 1] → logits.
+// Classifier is the whole classification network: images [batch, H, W, 1] → logits. Its variables live under the
+// scopes ScopeShared and ScopeClassification, as in the multi-task network, so that a classifier's shared block can
+// initialise or feed a readout (the Oracle's two stages, MTL-Oracle).
 func Classifier(ctx *context.Context, cfg VGGConfig, images *Node) *Node {
-	return ClassificationBranch(ctx, cfg, SharedBlock(ctx, cfg, images))
+	return ClassificationBranch(ctx.In(ScopeClassification), cfg, SharedBlock(ctx.In(ScopeShared), cfg, images))
 }
+
+// Responses is the neural branch of the multi-task network: the shared block followed by a Gaussian readout of
+// neurons neurons (under ScopeReadout); images [batch, H, W, 1] → predicted responses [batch, neurons].
+func Responses(ctx *context.Context, cfg VGGConfig, images *Node, neurons int, biasInit []float32) *Node {
+	return GaussianReadout(ctx.In(ScopeReadout), SharedBlock(ctx.In(ScopeShared), cfg, images), neurons, biasInit)
+}
+
+// The scopes of the multi-task network's three parts (Fig. 1).
+const (
+	ScopeShared         = "shared"
+	ScopeClassification = "classification"
+	ScopeReadout        = "readout"
+)
 
 // sharedEnd is the index in cfgE just after conv3_1.
 var sharedEnd = func() int {
@@ -158,4 +173,50 @@ func dropout(ctx *context.Context, x *Node) *Node {
 func CrossEntropy(logits, labels *Node) *Node {
 	onehot := OneHot(labels, logits.Shape().Dimensions[1], logits.DType())
 	return Neg(ReduceAllMean(ReduceSum(Mul(onehot, LogSoftmax(logits, -1)), -1)))
+}
+
+// LayerNames lists the convolutional layers in order (conv1_1 … conv5_4): the layers a reconstruction can target.
+func LayerNames() []string {
+	var names []string
+	stage, conv := 1, 1
+	for _, v := range cfgE {
+		if v == pool {
+			stage++
+			conv = 1
+			continue
+		}
+		names = append(names, fmt.Sprintf("conv%d_%d", stage, conv))
+		conv++
+	}
+	return names
+}
+
+// Features runs the classifier's layers up to and including the named convolution (after its batch norm and ReLU),
+// with the variables of Classifier: the shared block's under ScopeShared, later layers' under ScopeClassification.
+// Section 4 reconstructs images from these activations (conv3_1, the shared block's output, by default).
+func Features(ctx *context.Context, cfg VGGConfig, x *Node, layer string) (*Node, error) {
+	end := -1
+	stage, conv := 1, 1
+	for i, v := range cfgE {
+		if v == pool {
+			stage++
+			conv = 1
+			continue
+		}
+		if fmt.Sprintf("conv%d_%d", stage, conv) == layer {
+			end = i + 1
+		}
+		conv++
+	}
+	if end < 0 {
+		return nil, fmt.Errorf("layer %q: want one of %v", layer, LayerNames())
+	}
+	if x.Shape().Dimensions[3] == 1 && cfg.InChannels == 3 {
+		x = Concatenate([]*Node{x, x, x}, 3)
+	}
+	x = runLayers(ctx.In(ScopeShared), cfg, x, 0, min(end, sharedEnd))
+	if end > sharedEnd {
+		x = runLayers(ctx.In(ScopeClassification), cfg, x, sharedEnd, end)
+	}
+	return x, nil
 }

@@ -119,3 +119,20 @@ func readNPY[T npyType](path string) ([]T, []int, error) {
 	}
 	return data, shape, nil
 }
+
+// WriteResponsesNPY writes a float32 [rows × cols] array (responses, predictions) as a .npy file, atomically.
+func WriteResponsesNPY(path string, rows, cols int, data []float32) error {
+	return writeNPY(path, []int{rows, cols}, data)
+}
+
+// ReadResponsesNPY reads a float32 2-D .npy file written by WriteResponsesNPY (or NumPy) and returns its shape.
+func ReadResponsesNPY(path string) (data []float32, rows, cols int, err error) {
+	data, shape, err := readNPY[float32](path)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	if len(shape) != 2 {
+		return nil, 0, 0, fmt.Errorf("%s: shape %v, want [rows, cols]", path, shape)
+	}
+	return data, shape[0], shape[1], nil
+}

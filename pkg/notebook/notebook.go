@@ -70,7 +70,7 @@ func Setup(workDir string) (*Runner, error) {
 		"display_name":   "Go (gonb, raw errors)",
 		"language":       "go",
 		"interrupt_mode": "message",
-		"env":            map[string]string{"PATH": path},
+		"env":            map[string]string{"PATH": path, "COTRAIN_HEADLESS": "1"},
 	}
 	data, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
@@ -143,7 +143,8 @@ func (r *Runner) Execute(ctx context.Context, path, outDir string) (Result, erro
 		"--ExecutePreprocessor.kernel_name="+KernelName,
 		"--output-dir", outDir, abs)
 	cmd.Dir = filepath.Dir(abs)
-	cmd.Env = append(os.Environ(), "PATH="+r.path, "JUPYTER_PATH="+filepath.Join(r.workDir, "jupyter"))
+	// COTRAIN_HEADLESS tells notebooks that no browser runs their widgets (they use default values instead).
+	cmd.Env = append(os.Environ(), "PATH="+r.path, "JUPYTER_PATH="+filepath.Join(r.workDir, "jupyter"), "COTRAIN_HEADLESS=1")
 	out, err := cmd.CombinedOutput()
 	executed := filepath.Join(outDir, strings.TrimSuffix(filepath.Base(abs), ".ipynb")+".ipynb")
 	if err != nil {

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,10 +25,15 @@ func VirtualMonkey(root string, s Scale) (*neural.Dataset, []v1sim.Neuron, error
 	dir := V1Dir(root, s)
 	neurons := v1sim.Population(v1sim.DefaultPopulation, s.V1.Neurons, V1Seed)
 	d, err := neural.Load(dir)
-	if err == nil {
+	if err == nil && sameProtocol(d, s.V1) {
 		return d, neurons, nil
 	}
-	if _, statErr := os.Stat(filepath.Join(dir, "meta.json")); !errors.Is(statErr, fs.ErrNotExist) {
+	if err == nil { // simulated with another protocol: simulate afresh
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	if _, statErr := os.Stat(filepath.Join(dir, "meta.json")); err != nil && !errors.Is(statErr, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("cached simulated recording: %w", err)
 	}
 	manifest, err := data.LoadManifest(filepath.Join(root, "data", "photos.tsv"))
@@ -51,4 +57,15 @@ func VirtualMonkey(root string, s Scale) (*neural.Dataset, []v1sim.Neuron, error
 		return nil, nil, err
 	}
 	return d, neurons, nil
+}
+
+// sameProtocol reports whether a cached recording was simulated with protocol p (its provenance records it).
+func sameProtocol(d *neural.Dataset, p v1sim.Protocol) bool {
+	prov, ok := d.Meta.Provenance.(map[string]any)
+	if !ok {
+		return false
+	}
+	b, err := json.Marshal(prov["protocol"])
+	var got v1sim.Protocol
+	return err == nil && json.Unmarshal(b, &got) == nil && got == p
 }

@@ -19,9 +19,9 @@ type Plateau struct {
 	LR         float64 // current learning rate
 	Best       float64 // best metric so far
 	BestEpoch  int     // epoch of the best metric (0 = before training)
-	bad        int     // consecutive epochs without improvement
+	Bad        int     // consecutive epochs without improvement
 	Reductions int
-	started    bool
+	Started    bool
 }
 
 // PaperPlateau returns the schedule of the classification and multi-task trainings with the given factor.
@@ -40,7 +40,7 @@ type Decision struct {
 
 // Start records the metric measured before the first epoch (the authors validate once before training).
 func (p *Plateau) Start(metric float64) {
-	p.Best, p.BestEpoch, p.started = metric, 0, true
+	p.Best, p.BestEpoch, p.Started = metric, 0, true
 }
 
 func (p *Plateau) better(metric float64) bool {
@@ -52,18 +52,18 @@ func (p *Plateau) better(metric float64) bool {
 
 // Step takes the validation metric after epoch (1-based) and decides.
 func (p *Plateau) Step(epoch int, metric float64) Decision {
-	if !p.started {
+	if !p.Started {
 		p.Start(math.Inf(-1))
 	}
 	d := Decision{NewLR: p.LR}
 	if p.better(metric) {
-		p.Best, p.BestEpoch, p.bad = metric, epoch, 0
+		p.Best, p.BestEpoch, p.Bad = metric, epoch, 0
 		d.Improved = true
 	} else {
-		p.bad++
+		p.Bad++
 	}
-	if p.bad > p.Patience {
-		p.bad = 0
+	if p.Bad > p.Patience {
+		p.Bad = 0
 		p.Reductions++
 		d.RestoreBest = true
 		if next := math.Max(p.LR*p.Factor, p.MinLR); p.LR-next > 1e-8 {

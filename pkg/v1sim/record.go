@@ -234,3 +234,43 @@ func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x56315f
 func Population(pop PopulationConfig, n int, seed uint64) []Neuron {
 	return SamplePopulation(pop, n, newRNG(seed))
 }
+
+// ExpectedCounts returns the noise-free responses (expected spike counts in the protocol's window) of the given
+// neurons, in the given order (indices into neurons), to n grey images of the protocol's size: [n × len(order)].
+// These are the responses no experiment can measure — the virtual monkey's answer without trial-to-trial noise —
+// which the noise-free multi-task condition uses as targets.
+func ExpectedCounts(neurons []Neuron, order []int, pop PopulationConfig, proto Protocol, images []uint8, n int) ([]float32, error) {
+	size := proto.ImageSize
+	if len(images) != n*size*size {
+		return nil, fmt.Errorf("v1sim: %d pixels for %d images of %d×%d", len(images), n, size, size)
+	}
+	for _, j := range order {
+		if j < 0 || j >= len(neurons) {
+			return nil, fmt.Errorf("v1sim: neuron %d of %d", j, len(neurons))
+		}
+	}
+	window := (proto.WindowMs[1] - proto.WindowMs[0]) / 1000
+	fs := make([]filters, len(neurons))
+	for j, nr := range neurons {
+		fs[j] = nr.filters(size, proto.PPD, pop.NormPoolScale)
+	}
+	out := make([]float32, n*len(order))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				s := contrastImage(images[i*size*size : (i+1)*size*size])
+				for k, j := range order {
+					out[i*len(order)+k] = float32(neurons[j].rate(fs[j], s, size, pop.NormWeight) * window)
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out, nil
+}

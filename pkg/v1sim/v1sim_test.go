@@ -159,3 +159,30 @@ func TestProtocolValidation(t *testing.T) {
 		t.Error("no photographs must fail")
 	}
 }
+
+// ExpectedCounts on the recording's own images reproduces the simulator's noise-free responses.
+func TestExpectedCountsMatchNoiseFree(t *testing.T) {
+	ph := photos(t)
+	proto := Protocol{Neurons: 6, Sessions: 2, TrainImages: 10, TrainPerSession: 8, TestImages: 3, RepeatsMin: 2,
+		RepeatsMax: 3, ImageSize: 32, PPD: 14, WindowMs: [2]float64{40, 160}}
+	d, neurons, err := Simulate(ph, proto, DefaultPopulation, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []int
+	for _, s := range d.Sessions {
+		order = append(order, s.Neurons...)
+	}
+	got, err := ExpectedCounts(neurons, order, DefaultPopulation, proto, d.Images, d.N)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if math.Abs(float64(v-d.NoiseFree[i])) > 1e-5*math.Max(1, float64(v)) {
+			t.Fatalf("value %d: %v, noise-free %v", i, v, d.NoiseFree[i])
+		}
+	}
+	if _, err := ExpectedCounts(neurons, order, DefaultPopulation, proto, d.Images[:10], d.N); err == nil {
+		t.Error("a wrong number of pixels was accepted")
+	}
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/models"
+	"github.com/robustvision/cotrain/pkg/study"
+	"github.com/robustvision/cotrain/pkg/train"
+)
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*s = append(*s, p)
+		}
+	}
+	return nil
+}
+
+func newRunner(scaleName, backendName string, log io.Writer) (*study.Runner, error) {
+	scale, err := study.LookupScale(scaleName)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	b, err := backend.New(backendName)
+	if err != nil {
+		return nil, err
+	}
+	return &study.Runner{Root: ".", Scale: scale, Backend: b, Log: log}, nil
+}
+
+func runReproduce(args []string, stdout io.Writer) error {
+	fs := newFlagSet("reproduce", `Run the study of a scale: train every model of Table 1 (Baseline, Monkey Predictor, Oracle in two
+stages, MTL-Oracle, MTL-Monkey, MTL-Shuffled, and MTL on the recorded and on the noise-free SIMULATED responses) for
+every seed, compute the MTL targets, and run the batch-ratio sweep — only the stages whose outputs under
+data/cache/<scale>/ are missing, stale (made from other settings or inputs) or interrupted (they resume from their last
+checkpoint). Stages run in dependency order; "cotrain status" shows where the study stands.`, stdout)
+	scaleName := fs.String("scale", study.Smoke.Name, "smoke, mini or paper")
+	backendName := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
+	var only stringList
+	fs.Var(&only, "only", "run only stages whose IDs start with this (repeatable or comma-separated; their dependencies run too), e.g. baseline or mtl-monkey/seed1")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	r, err := newRunner(*scaleName, *backendName, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if err := r.Reproduce(only); err != nil {
+		return err
+	}
+	return printStatus(r, stdout)
+}
+
+func runStatus(args []string, stdout io.Writer) error {
+	fs := newFlagSet("status", `Show every stage of a scale's study and whether its output in the cache is done, stale, partial
+(an interrupted training that will resume) or missing, with its key results (clean test accuracy, FEVe).`, stdout)
+	scaleName := fs.String("scale", study.Smoke.Name, "smoke, mini or paper")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	r, err := newRunner(*scaleName, "cpu", nil)
+	if err != nil {
+		return err
+	}
+	return printStatus(r, stdout)
+}
+
+func printStatus(r *study.Runner, stdout io.Writer) error {
+	status, err := r.Status()
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "stage\tstate\ttest acc\tFEVe\tFEVe (FEV>0.15)\tepochs\twall s\n")
+	counts := map[study.State]int{}
+	for _, s := range status {
+		counts[s.State]++
+		res := map[string]float64{}
+		wall := ""
+		if s.Record != nil {
+			res = s.Record.Results
+			if s.Record.Provenance != nil {
+				wall = fmt.Sprintf("%.0f", s.Record.Provenance.WallTime)
+			}
+		}
+		f := func(k string, pct bool) string {
+			v, ok := res[k]
+			switch {
+			case !ok:
+				return "-"
+			case pct:
+				return fmt.Sprintf("%.1f%%", 100*v)
+			default:
+				return fmt.Sprintf("%.3f", v)
+			}
+		}
+		epochs := "-"
+		if v, ok := res["epochs"]; ok {
+			epochs = fmt.Sprint(v)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, f("test_acc", true), f("feve", false),
+			f("feve_reliable", false), epochs, wall)
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "%s scale (%s): %d stages: %d done, %d stale, %d partial, %d missing. Neural data: SIMULATED V1.\n",
+		r.Scale.Name, r.Scale.Description, len(status), counts[study.Done], counts[study.Stale], counts[study.Partial], counts[study.Missing])
+	return nil
+}
+
+func runTrain(args []string, stdout io.Writer) error {
+	fs := newFlagSet("train", `Train one model of the study at a scale, into data/cache/<scale>/<model>/seed<N>/ (or
+<model>/ratio<a:b>/seed<N>/ for a ratio of the sweep), resuming from its last checkpoint if interrupted; the models it
+needs (the predictor for MTL-Monkey, the Oracle's first stage for the Oracle …) are trained first if missing. A progress
+bar shows loss, accuracy, learning rate and ETA; metrics.csv records every epoch.`, stdout)
+	model := fs.String("model", study.Baseline, "one of: "+strings.Join(append(append([]string(nil), study.ModelNames...), study.OracleStage1, study.OracleReadout), ", "))
+	scaleName := fs.String("scale", study.Smoke.Name, "smoke, mini or paper")
+	seed := fs.Uint64("seed", 0, "model seed (default: the scale's first seed)")
+	ratio := fs.String("ratio", "1:1", "neural:classification batch ratio for the MTL models (1:15 … 5:1)")
+	backendName := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	r, err := newRunner(*scaleName, *backendName, os.Stderr)
+	if err != nil {
+		return err
+	}
+	rt, err := train.ParseRatio(*ratio)
+	if err != nil {
+		return usageError{fmt.Errorf("-ratio: %w", err)}
+	}
+	if *seed == 0 {
+		*seed = r.Scale.Seeds[0]
+	}
+	id := fmt.Sprintf("%s/seed%d", *model, *seed)
+	if rt != (train.Ratio{Neural: 1, Classification: 1}) {
+		if *model != study.MTLMonkey && *model != study.MTLShuffled {
+			return usageError{fmt.Errorf("-ratio %s: only mtl-monkey and mtl-shuffled are swept", rt)}
+		}
+		id = fmt.Sprintf("%s/ratio%s/seed%d", *model, rt, *seed)
+	}
+	for _, st := range study.Stages(r.Scale) {
+		if st.ID == id {
+			if err := r.Reproduce([]string{id}); err != nil {
+				return err
+			}
+			return printStatus(r, stdout)
+		}
+	}
+	return usageError{fmt.Errorf("no stage %s at scale %s (seeds %v, sweep ratios %v, sweep seeds %v)", id,
+		r.Scale.Name, r.Scale.Seeds, r.Scale.SweepRatios, r.Scale.SweepSeeds)}
+}
+
+func runSummary(args []string, stdout io.Writer) error {
+	fs := newFlagSet("summary", `Print a model's layer table and parameter count at a scale (from the architecture as data, no
+graph is built). At paper scale with 200 classes the classifier has 39,737,352 parameters with the authors'
+3-channel first layer (a grayscale image repeated into 3 channels), which this project uses; 39,736,200 with 1 channel.`, stdout)
+	model := fs.String("model", study.MTLMonkey, "one of: "+strings.Join(study.ModelNames, ", "))
+	scaleName := fs.String("scale", study.Paper.Name, "smoke, mini or paper")
+	classes := fs.Int("classes", 0, "number of classes (default: the scale's; the paper's Tiny ImageNet has 200)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	scale, err := study.LookupScale(*scaleName)
+	if err != nil {
+		return usageError{err}
+	}
+	cfg := scale.Model
+	if *classes > 0 {
+		cfg.NumClasses = *classes
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError{err}
+	}
+	neurons := 0
+	switch *model {
+	case study.Baseline, study.Oracle:
+	case study.Predictor:
+		neurons = scale.Neurons
+	case study.MTLMonkey, study.MTLOracle, study.MTLShuffled, study.MTLRecorded, study.MTLNoiseFree:
+		neurons = scale.Neurons
+	default:
+		return usageError{fmt.Errorf("-model %q: want one of %s", *model, strings.Join(study.ModelNames, ", "))}
+	}
+	layers := cfg.Layers(neurons)
+	if *model == study.Predictor { // the single-task model is the shared block and the readout
+		var kept []models.Layer
+		for _, l := range layers {
+			if l.Block != models.Classification {
+				kept = append(kept, l)
+			}
+		}
+		layers = kept
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "layer\tkind\tin\tout\tsize\tparams\tblock\t\n")
+	total := 0
+	for _, l := range layers {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t\n", l.Name, l.Kind, l.InChannels, l.OutChannels, l.Size, l.Params, l.Block)
+		total += l.Params
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "%s at %s scale (width ÷%d, %d×%d input, %d input channels, %d classes, %d neurons): %s trainable parameters\n",
+		*model, scale.Name, cfg.WidthDivisor, cfg.InputSize, cfg.InputSize, cfg.InChannels, cfg.NumClasses, neurons, commas(total))
+	return nil
+}
+
+func commas(n int) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

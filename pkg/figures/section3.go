@@ -1,0 +1,383 @@
+package figures
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"sort"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/robustvision/cotrain/pkg/corrupt"
+	"github.com/robustvision/cotrain/pkg/eval"
+	"github.com/robustvision/cotrain/pkg/study"
+)
+
+// section3Models are the models of Fig. 3, in the paper's order.
+var section3Models = []string{study.Oracle, study.MTLOracle, study.MTLMonkey, study.MTLShuffled, study.MTLRecorded, study.MTLNoiseFree}
+
+func stand(res *study.Robustness) string {
+	return fmt.Sprintf("%s scale, Fashion-MNIST + SIMULATED V1, %s", res.Scale, res.Preset)
+}
+
+// accuracyCurve is a model's accuracy per severity on a corruption, averaged over its main seeds.
+func accuracyCurve(res *study.Robustness, model, corruption string) plotter.XYs {
+	sum, n := map[int]float64{}, map[int]int{}
+	for _, a := range res.Accuracies {
+		if a.Model == model && a.Ratio == "" && a.Corruption == corruption && a.Severity > 0 {
+			sum[a.Severity] += 100 * a.Accuracy
+			n[a.Severity]++
+		}
+	}
+	var pts plotter.XYs
+	for s := 1; s <= 5; s++ {
+		if n[s] > 0 {
+			pts = append(pts, plotter.XY{X: float64(s), Y: sum[s] / float64(n[s])})
+		}
+	}
+	return pts
+}
+
+func severityPanel(res *study.Robustness, corruption string, models []string, legend bool) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = corruption
+	p.X.Label.Text, p.Y.Label.Text = "severity", "accuracy (%)"
+	for i, m := range models {
+		pts := accuracyCurve(res, m, corruption)
+		if len(pts) == 0 {
+			continue
+		}
+		l, s, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return nil, err
+		}
+		c := modelColor(m, i)
+		l.Color, s.Color, s.Shape = c, c, draw.CircleGlyph{}
+		p.Add(l, s)
+		if legend {
+			p.Legend.Add(m, l, s)
+		}
+	}
+	p.Legend.Top = true
+	p.X.Min, p.X.Max = 0.8, 5.2
+	return p, nil
+}
+
+// Fig2 shows, for MTL-Monkey and the Baseline, accuracy against severity on MTL-Monkey's best, median and worst
+// corruption by robustness score (the paper: pixelate, impulse noise, contrast).
+func Fig2(res *study.Robustness) (Figure, error) {
+	per := res.PerCorruption[study.MTLMonkey]
+	var names []string
+	for _, c := range res.Corruptions {
+		if _, ok := per[c]; ok {
+			names = append(names, c)
+		}
+	}
+	if len(names) == 0 {
+		return Figure{}, fmt.Errorf("fig 2: no MTL-Monkey scores")
+	}
+	sort.Slice(names, func(a, b int) bool { return per[names[a]].Mean > per[names[b]].Mean })
+	picks := []struct{ label, name string }{{"best", names[0]}, {"median", names[len(names)/2]}, {"worst", names[len(names)-1]}}
+	var row []*plot.Plot
+	for i, pk := range picks {
+		p, err := severityPanel(res, pk.name, []string{study.Baseline, study.MTLMonkey}, i == 0)
+		if err != nil {
+			return Figure{}, err
+		}
+		p.Title.Text = fmt.Sprintf("%s: %s (score %.0f %%)", pk.label, pk.name, per[pk.name].Mean)
+		row = append(row, p)
+	}
+	row[0].Title.Text = "Fig. 2 — " + row[0].Title.Text
+	return Figure{Tiles: [][]*plot.Plot{row}, Width: 27 * vg.Centimeter, Height: 9 * vg.Centimeter}, nil
+}
+
+// barsWithErrors draws one group of bars per model.
+func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names []string) error {
+	w := vg.Points(10)
+	for i, g := range groups {
+		vals := make(plotter.Values, len(g))
+		errs := make(plotter.YErrors, len(g))
+		for j, s := range g {
+			vals[j] = s.Mean
+			if math.IsNaN(vals[j]) {
+				vals[j] = 0
+			}
+			if !math.IsNaN(s.SD) {
+				errs[j].Low, errs[j].High = s.SD, s.SD
+			}
+		}
+		b, err := plotter.NewBarChart(vals, w)
+		if err != nil {
+			return err
+		}
+		b.Color = modelColor(names[i], i)
+		b.LineStyle.Width = 0
+		shift := 0.8 / float64(len(groups)) * (float64(i) - float64(len(groups)-1)/2) // in data units
+		b.XMin = shift
+		p.Add(b)
+		p.Legend.Add(names[i], b)
+		pts := make(plotter.XYs, len(g))
+		for j := range g {
+			pts[j] = plotter.XY{X: float64(j) + shift, Y: vals[j]}
+		}
+		eb, err := plotter.NewYErrorBars(struct {
+			plotter.XYer
+			plotter.YErrorer
+		}{pts, errs})
+		if err != nil {
+			return err
+		}
+		p.Add(eb)
+	}
+	p.NominalX(labels...)
+	base, _ := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 100}, {X: float64(len(labels)) - 0.5, Y: 100}})
+	base.Dashes, base.Color = []vg.Length{vg.Points(3), vg.Points(2)}, color.Gray{Y: 0x60}
+	p.Add(base)
+	p.Legend.Top = true
+	return nil
+}
+
+// Fig3A is the robustness score per corruption category (noise, blur, weather, digital), Baseline = 100 %.
+func Fig3A(res *study.Robustness) (Figure, error) {
+	p := plot.New()
+	p.Title.Text = "Fig. 3A — robustness per category (" + stand(res) + ")"
+	p.Y.Label.Text = "robustness score (% of Baseline)"
+	cats := []string{string(corrupt.Noise), string(corrupt.Blur), string(corrupt.Weather), string(corrupt.Digital)}
+	var groups [][]eval.Score
+	var names []string
+	for _, m := range section3Models {
+		pc, ok := res.PerCategory[m]
+		if !ok {
+			continue
+		}
+		var g []eval.Score
+		for _, c := range cats {
+			g = append(g, pc[c])
+		}
+		groups, names = append(groups, g), append(names, m)
+	}
+	if len(groups) == 0 {
+		return Figure{}, fmt.Errorf("fig 3A: no scores")
+	}
+	if err := barsWithErrors(p, cats, groups, names); err != nil {
+		return Figure{}, err
+	}
+	return Figure{Plot: p, Width: 22 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
+}
+
+// Fig3B is the total robustness score (the mean over the 14 corruptions) per model, with the spread over seeds.
+func Fig3B(res *study.Robustness) (Figure, error) {
+	p := plot.New()
+	p.Title.Text = "Fig. 3B — total robustness (" + stand(res) + ")"
+	p.Y.Label.Text = "robustness score (% of Baseline)"
+	var labels []string
+	var vals plotter.Values
+	var errs plotter.YErrors
+	for _, m := range section3Models {
+		s, ok := res.Total[m]
+		if !ok {
+			continue
+		}
+		labels = append(labels, m)
+		vals = append(vals, s.Mean)
+		e := 0.0
+		if !math.IsNaN(s.SD) {
+			e = s.SD
+		}
+		errs = append(errs, struct{ Low, High float64 }{e, e})
+	}
+	if len(vals) == 0 {
+		return Figure{}, fmt.Errorf("fig 3B: no scores")
+	}
+	for i, v := range vals {
+		b, err := plotter.NewBarChart(plotter.Values{v}, vg.Points(22))
+		if err != nil {
+			return Figure{}, err
+		}
+		b.XMin = float64(i)
+		b.Color, b.LineStyle.Width = modelColor(labels[i], i), 0
+		p.Add(b)
+	}
+	pts := make(plotter.XYs, len(vals))
+	for i, v := range vals {
+		pts[i] = plotter.XY{X: float64(i), Y: v}
+	}
+	eb, err := plotter.NewYErrorBars(struct {
+		plotter.XYer
+		plotter.YErrorer
+	}{pts, errs})
+	if err != nil {
+		return Figure{}, err
+	}
+	p.Add(eb)
+	p.NominalX(labels...)
+	base, _ := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 100}, {X: float64(len(labels)) - 0.5, Y: 100}})
+	base.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+	p.Add(base)
+	return Figure{Plot: p, Width: 18 * vg.Centimeter, Height: 9 * vg.Centimeter}, nil
+}
+
+// Fig3C plots, for the batch-ratio sweep of each condition, neural predictivity (FEVe) against total robustness,
+// each run coloured by its clean accuracy (light = low, dark = high), with the regression's FEVe slope drawn at the
+// mean clean accuracy.
+func Fig3C(res *study.Robustness) (Figure, error) {
+	var row []*plot.Plot
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, pts := range res.Sweep {
+		for _, p := range pts {
+			lo, hi = math.Min(lo, p.CleanAcc), math.Max(hi, p.CleanAcc)
+		}
+	}
+	for _, cond := range []string{study.MTLMonkey, study.MTLShuffled} {
+		pts := res.Sweep[cond]
+		p := plot.New()
+		p.Title.Text = "Fig. 3C — " + cond + " sweep"
+		p.X.Label.Text, p.Y.Label.Text = "FEVe (neurons with FEV > 0.15, SIMULATED V1)", "robustness score (%)"
+		if len(pts) == 0 {
+			row = append(row, p)
+			continue
+		}
+		xy := make(plotter.XYs, len(pts))
+		for i, pt := range pts {
+			xy[i] = plotter.XY{X: pt.FEVe, Y: pt.Robustness}
+		}
+		s, err := plotter.NewScatter(xy)
+		if err != nil {
+			return Figure{}, err
+		}
+		base := modelColor(cond, 0).(color.RGBA)
+		s.GlyphStyleFunc = func(i int) draw.GlyphStyle {
+			f := 0.5
+			if hi > lo {
+				f = (pts[i].CleanAcc - lo) / (hi - lo)
+			}
+			shade := func(c uint8) uint8 { return uint8(255 - (255-float64(c))*(0.25+0.75*f)) }
+			return draw.GlyphStyle{Color: color.RGBA{shade(base.R), shade(base.G), shade(base.B), 0xff}, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
+		}
+		p.Add(s)
+		if reg := res.Regression[cond]; reg != nil {
+			var meanAcc float64
+			minX, maxX := math.Inf(1), math.Inf(-1)
+			for _, pt := range pts {
+				meanAcc += pt.CleanAcc / float64(len(pts))
+				minX, maxX = math.Min(minX, pt.FEVe), math.Max(maxX, pt.FEVe)
+			}
+			f := func(x float64) float64 { return reg.Coef[0] + reg.Coef[1]*meanAcc + reg.Coef[2]*x }
+			l, _ := plotter.NewLine(plotter.XYs{{X: minX, Y: f(minX)}, {X: maxX, Y: f(maxX)}})
+			l.Color = base
+			p.Add(l)
+			p.Legend.Add(fmt.Sprintf("b_FEVe = %.1f (p = %.2g), n = %d", reg.Coef[2], reg.P[2], reg.N), l)
+		} else if note := res.RegressionNote[cond]; note != "" {
+			p.Legend.Add(note, s)
+		}
+		p.Legend.Top = true
+		row = append(row, p)
+	}
+	return Figure{Tiles: [][]*plot.Plot{row}, Width: 26 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
+}
+
+// Fig8 is accuracy against severity for every corruption (glass blur included) and model.
+func Fig8(res *study.Robustness) (Figure, error) {
+	models := append([]string{study.Baseline}, section3Models...)
+	var grid [][]*plot.Plot
+	var row []*plot.Plot
+	for i, c := range corrupt.Names() {
+		p, err := severityPanel(res, c, models, i == 0)
+		if err != nil {
+			return Figure{}, err
+		}
+		row = append(row, p)
+		if len(row) == 5 {
+			grid, row = append(grid, row), nil
+		}
+	}
+	if len(row) > 0 {
+		grid = append(grid, row)
+	}
+	grid[0][0].Title.Text = "Fig. 8 — " + grid[0][0].Title.Text
+	return Figure{Tiles: grid, Width: 34 * vg.Centimeter, Height: 24 * vg.Centimeter}, nil
+}
+
+// paperClean and paperRobust are the paper's numbers (SPEC §9): Table 2 (5 seeds) and Table 3.
+var (
+	paperClean  = map[string]string{study.Baseline: "49.26 ± 1.63", study.Oracle: "52.25 ± 0.97", study.MTLOracle: "49.58 ± 1.39", study.MTLMonkey: "46.28 ± 1.30", study.MTLShuffled: "44.70 ± 0.61"}
+	paperRobust = map[string]string{study.MTLRecorded: "109", study.MTLMonkey: "118", study.MTLShuffled: "98"}
+)
+
+func pct(s eval.Score) string {
+	switch {
+	case math.IsNaN(s.Mean):
+		return "—"
+	case math.IsNaN(s.SD):
+		return fmt.Sprintf("%.2f", s.Mean)
+	default:
+		return fmt.Sprintf("%.2f ± %.2f", s.Mean, s.SD)
+	}
+}
+
+// Table2 is the clean test accuracy of every model (mean ± sd over seeds, and the mean bootstrap error bar) beside
+// the paper's Tiny ImageNet numbers.
+func Table2(res *study.Robustness) Table {
+	t := Table{Caption: "Table 2 — clean test accuracy (%), ours (" + stand(res) + ") and the paper's (Tiny ImageNet, 5 seeds)",
+		Header: []string{"model", "ours", "bootstrap sd", "paper"}}
+	for _, m := range append([]string{study.Baseline}, section3Models...) {
+		s, ok := res.Clean[m]
+		if !ok {
+			continue
+		}
+		paper := paperClean[m]
+		if paper == "" {
+			paper = "—"
+		}
+		t.Rows = append(t.Rows, []string{m, pct(s), fmt.Sprintf("%.2f", res.BootstrapSD[m]), paper})
+	}
+	return t
+}
+
+// Table3 is the robustness of the multi-task variants: on recorded responses, on predicted ones (MTL-Monkey), on
+// shuffled ones, and — possible only with a simulated monkey — on noise-free responses.
+func Table3(res *study.Robustness) Table {
+	t := Table{Caption: "Table 3 — total robustness score (% of Baseline) of the MTL variants (" + stand(res) + ")",
+		Header: []string{"neural targets", "model", "ours", "paper"}}
+	for _, r := range []struct{ what, model string }{{"recorded responses (noisy)", study.MTLRecorded},
+		{"predicted by the Monkey Predictor", study.MTLMonkey}, {"shuffled predictions", study.MTLShuffled},
+		{"noise-free responses (simulator only)", study.MTLNoiseFree}} {
+		s, ok := res.Total[r.model]
+		if !ok {
+			continue
+		}
+		paper := paperRobust[r.model]
+		if paper == "" {
+			paper = "—"
+		}
+		t.Rows = append(t.Rows, []string{r.what, r.model, pct(s), paper})
+	}
+	return t
+}
+
+// RegressionTable lists the two-factor regression robustness ~ clean accuracy + FEVe for each condition, with the
+// paper's FEVe slopes (b_monkey = 54.72, b_shuffled = 0.26).
+func RegressionTable(res *study.Robustness) Table {
+	t := Table{Caption: "Robustness ~ clean accuracy + FEVe over the batch-ratio sweep (" + stand(res) + ")",
+		Header: []string{"condition", "n", "coefficient", "estimate", "SE", "t", "p", "paper's FEVe slope"}}
+	paper := map[string]string{study.MTLMonkey: "54.72 (p < 1e-4)", study.MTLShuffled: "0.26 (p = 0.034)"}
+	for _, cond := range []string{study.MTLMonkey, study.MTLShuffled} {
+		reg := res.Regression[cond]
+		if reg == nil {
+			t.Rows = append(t.Rows, []string{cond, fmt.Sprint(len(res.Sweep[cond])), res.RegressionNote[cond], "", "", "", "", paper[cond]})
+			continue
+		}
+		for j, name := range reg.Names {
+			p := ""
+			if j == 2 {
+				p = paper[cond]
+			}
+			t.Rows = append(t.Rows, []string{cond, fmt.Sprint(reg.N), name, fmt.Sprintf("%.3f", reg.Coef[j]),
+				fmt.Sprintf("%.3f", reg.SE[j]), fmt.Sprintf("%.2f", reg.T[j]), fmt.Sprintf("%.3g", reg.P[j]), p})
+		}
+	}
+	return t
+}

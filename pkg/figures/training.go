@@ -1,0 +1,147 @@
+package figures
+
+import (
+	"fmt"
+	"html"
+	"image/color"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/robustvision/cotrain/pkg/train"
+)
+
+// Curve is one training run's per-epoch metrics (metrics.csv) with its label.
+type Curve struct {
+	Label   string
+	Metrics []train.EpochMetrics
+}
+
+// modelColors gives the models of Table 1 the same colour in every figure.
+var modelColors = map[string]color.Color{
+	"baseline":      color.RGBA{0x44, 0x44, 0x44, 0xff},
+	"oracle-stage1": color.RGBA{0x8c, 0x56, 0x4b, 0xff},
+	"oracle":        color.RGBA{0xc4, 0x4e, 0x52, 0xff},
+	"mtl-oracle":    color.RGBA{0xdd, 0x84, 0x52, 0xff},
+	"mtl-monkey":    color.RGBA{0x4c, 0x72, 0xb0, 0xff},
+	"mtl-shuffled":  color.RGBA{0x93, 0x93, 0x93, 0xff},
+	"mtl-recorded":  color.RGBA{0x55, 0xa8, 0x68, 0xff},
+	"mtl-noisefree": color.RGBA{0x81, 0x72, 0xb3, 0xff},
+	"predictor":     color.RGBA{0x64, 0xb5, 0xcd, 0xff},
+}
+
+func modelColor(label string, i int) color.Color {
+	for name, c := range modelColors {
+		if label == name || strings.HasPrefix(label, name+" ") || strings.HasPrefix(label, name+"/") {
+			return c
+		}
+	}
+	return plotutil.Color(i)
+}
+
+// TrainingCurves draws, per model, the monitored validation metric and the training loss per epoch; filled markers
+// are epochs that improved on the best so far (the weights kept), and a vertical tick marks a restore of the best
+// weights with a learning-rate reduction (the authors' reduce-on-plateau, SPEC §2.4).
+func TrainingCurves(title string, curves []Curve) (Figure, error) {
+	if len(curves) == 0 {
+		return Figure{}, fmt.Errorf("training curves: no runs")
+	}
+	val, loss := plot.New(), plot.New()
+	val.Title.Text = title + ": validation"
+	val.X.Label.Text, val.Y.Label.Text = "epoch", "validation accuracy (predictor: correlation)"
+	loss.Title.Text = title + ": training loss"
+	loss.X.Label.Text, loss.Y.Label.Text = "epoch", "objective (mean over steps)"
+	for i, c := range curves {
+		if len(c.Metrics) == 0 {
+			return Figure{}, fmt.Errorf("training curves: %s has no epochs", c.Label)
+		}
+		col := modelColor(c.Label, i)
+		vp, lp := make(plotter.XYs, len(c.Metrics)), make(plotter.XYs, len(c.Metrics))
+		var best plotter.XYs
+		for k, m := range c.Metrics {
+			vp[k] = plotter.XY{X: float64(m.Epoch), Y: m.Val}
+			lp[k] = plotter.XY{X: float64(m.Epoch), Y: m.Loss}
+			if m.Improved {
+				best = append(best, vp[k])
+			}
+		}
+		for _, pair := range []struct {
+			p   *plot.Plot
+			pts plotter.XYs
+		}{{val, vp}, {loss, lp}} {
+			l, err := plotter.NewLine(pair.pts)
+			if err != nil {
+				return Figure{}, err
+			}
+			l.Color, l.Width = col, vg.Points(1.5)
+			pair.p.Add(l)
+		}
+		if len(best) > 0 {
+			s, err := plotter.NewScatter(best)
+			if err != nil {
+				return Figure{}, err
+			}
+			s.Color = col
+			s.Shape = draw.CircleGlyph{}
+			val.Add(s)
+		}
+	}
+	val.Legend.Top = false
+	for i, c := range curves {
+		l, _ := plotter.NewLine(plotter.XYs{{}})
+		l.Color, l.Width = modelColor(c.Label, i), vg.Points(2)
+		val.Legend.Add(c.Label, l)
+	}
+	return Figure{Tiles: [][]*plot.Plot{{val, loss}}, Width: 26 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
+}
+
+// Table is a small table for a notebook or a README: a caption, a header and rows.
+type Table struct {
+	Caption string
+	Header  []string
+	Rows    [][]string
+}
+
+// HTML renders the table for a notebook (GoNB's DisplayHTML).
+func (t Table) HTML() string {
+	var b strings.Builder
+	b.WriteString(`<table style="border-collapse:collapse;font-size:90%">`)
+	if t.Caption != "" {
+		fmt.Fprintf(&b, `<caption style="caption-side:top;text-align:left;font-weight:bold">%s</caption>`, html.EscapeString(t.Caption))
+	}
+	b.WriteString("<tr>")
+	for _, h := range t.Header {
+		fmt.Fprintf(&b, `<th style="border-bottom:1px solid #888;padding:2px 8px;text-align:left">%s</th>`, html.EscapeString(h))
+	}
+	b.WriteString("</tr>")
+	for _, r := range t.Rows {
+		b.WriteString("<tr>")
+		for _, c := range r {
+			fmt.Fprintf(&b, `<td style="padding:2px 8px">%s</td>`, html.EscapeString(c))
+		}
+		b.WriteString("</tr>")
+	}
+	b.WriteString("</table>")
+	return b.String()
+}
+
+// Markdown renders the table as GitHub markdown.
+func (t Table) Markdown() string {
+	var b strings.Builder
+	if t.Caption != "" {
+		fmt.Fprintf(&b, "%s\n\n", t.Caption)
+	}
+	b.WriteString("| " + strings.Join(t.Header, " | ") + " |\n|")
+	for range t.Header {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, r := range t.Rows {
+		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+	}
+	return b.String()
+}

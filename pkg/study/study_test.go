@@ -1,0 +1,151 @@
+package study
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/train"
+)
+
+// root is the repository root: the smoke study lives in its cache, where the notebooks find it too.
+var root = filepath.Join("..", "..")
+
+// The whole smoke study runs (or is found in the cache), and every model learns what it should: each classifier
+// beats chance on the held-out test images (a one-sided binomial test at the 1 % level), the Monkey Predictor
+// explains variance of the simulated neurons' held-out repeats (FEVe > 0), and the Oracle's frozen block is stage
+// 1's block unchanged. Running the study again runs nothing.
+func TestSmokeStudy(t *testing.T) {
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Root: root, Scale: Smoke, Backend: b, Log: os.Stderr}
+	if err := r.Reproduce(nil); err != nil {
+		t.Fatal(err)
+	}
+	status, err := r.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := map[string]*StageRecord{}
+	for _, s := range status {
+		if s.State != Done {
+			t.Errorf("stage %s is %s after reproduce", s.ID, s.State)
+			continue
+		}
+		records[s.ID] = s.Record
+	}
+	p, err := r.Images()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chance := 1 / float64(len(p.Test.Classes))
+	threshold := chance + 2.326*math.Sqrt(chance*(1-chance)/float64(p.Test.N))
+	for _, model := range ModelNames {
+		rec := records[model+"/seed1"]
+		if rec == nil {
+			t.Errorf("%s: no record", model)
+			continue
+		}
+		if model == Predictor {
+			if rec.Results["feve"] <= 0 {
+				t.Errorf("Monkey Predictor: mean FEVe %.4f on the simulated test repeats, want > 0", rec.Results["feve"])
+			}
+			continue
+		}
+		if acc := rec.Results["test_acc"]; acc <= threshold {
+			t.Errorf("%s: test accuracy %.3f does not beat chance (%.2f; 1%% threshold %.3f over %d images)", model, acc, chance, threshold, p.Test.N)
+		}
+	}
+	// The Oracle's shared block is stage 1's, unchanged.
+	stage1, err := r.LoadModel("oracle-stage1/seed1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oracle, err := r.LoadModel("oracle/seed1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1, _ := stage1.Weights()
+	w2, _ := oracle.Weights()
+	frozen := 0
+	for path, v := range w2 {
+		if train.InScope("/shared")(path) && v.DType() == dtypes.Float32 {
+			frozen++
+			if !slices.Equal(tensors.MustCopyFlatData[float32](v), tensors.MustCopyFlatData[float32](w1[path])) {
+				t.Errorf("the Oracle's frozen %s differs from stage 1's", path)
+			}
+		}
+	}
+	if frozen == 0 {
+		t.Error("the Oracle has no shared block")
+	}
+	// A second run finds everything done.
+	before, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), stageFile))
+	if err := r.Reproduce(nil); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), stageFile))
+	if !before.ModTime().Equal(after.ModTime()) {
+		t.Error("a second reproduce re-ran a finished stage")
+	}
+}
+
+// Keys change with the settings and propagate to dependent stages; Select adds what a stage needs.
+func TestStagesKeysAndSelect(t *testing.T) {
+	stages := Stages(Mini)
+	ids := map[string]bool{}
+	for _, st := range stages {
+		if ids[st.ID] {
+			t.Errorf("duplicate stage %s", st.ID)
+		}
+		for _, d := range st.Deps {
+			if !ids[d] {
+				t.Errorf("stage %s needs %s, which comes later or not at all", st.ID, d)
+			}
+		}
+		ids[st.ID] = true
+	}
+	// Mini: 8 models × 3 seeds (+ Oracle stage 1), one predictor and one Oracle readout, 3 targets, the sweep
+	// (11 ratios besides 1:1 × 2 conditions × 3 seeds), the Section 4 analysis, an evaluation of every classifier
+	// (Baseline and Oracle, 5 MTL models, the sweep) and the robustness analysis.
+	want := 1 + 3*3 + 1 + 3 + 5*3 + 11*2*3 + 1 + (2*3 + 5*3 + 11*2*3) + 1
+	if len(stages) != want {
+		t.Errorf("%d mini stages, want %d", len(stages), want)
+	}
+	keys := func(s Scale) map[string]string {
+		k := map[string]string{}
+		for _, st := range Stages(s) {
+			k[st.ID] = st.Key(s, k)
+		}
+		return k
+	}
+	a := keys(Smoke)
+	other := Smoke
+	other.PredictorEpochs++
+	b := keys(other)
+	if a["predictor/seed1"] == b["predictor/seed1"] || a["mtl-monkey/seed1"] == b["mtl-monkey/seed1"] {
+		t.Error("changing the predictor's epochs does not make the predictor and its dependants stale")
+	}
+	sel, err := Select(Stages(Smoke), []string{"mtl-monkey/seed1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, st := range sel {
+		got = append(got, st.ID)
+	}
+	if !slices.Equal(got, []string{"predictor/seed1", "targets/monkey", "mtl-monkey/seed1"}) {
+		t.Errorf("Select(mtl-monkey/seed1) = %v", got)
+	}
+	if _, err := Select(Stages(Smoke), []string{"nonsense"}); err == nil {
+		t.Error("an unknown stage was accepted")
+	}
+}

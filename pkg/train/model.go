@@ -1,0 +1,336 @@
+package train
+
+import (
+	"encoding/csv"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/robustvision/cotrain/pkg/data"
+	"github.com/robustvision/cotrain/pkg/models"
+	"github.com/robustvision/cotrain/pkg/neural"
+	"github.com/robustvision/cotrain/pkg/provenance"
+)
+
+// ModelInfo describes a trained network: enough to rebuild its graph and feed it.
+type ModelInfo struct {
+	Model         models.VGGConfig   `json:"model"`
+	Objective     Objective          `json:"objective"`
+	Stats         data.Stats         `json:"stats"`                    // input normalisation
+	Neurons       int                `json:"neurons,omitempty"`        // size of the readout (0: none)
+	NeuronsSource string             `json:"neurons_source,omitempty"` // what the readout was trained on
+	Provenance    *provenance.Record `json:"provenance,omitempty"`
+}
+
+// Model is a trained network in evaluation mode (batch norm with running statistics, the readout at μ, no dropout).
+type Model struct {
+	Info    ModelInfo
+	backend backends.Backend
+	ctx     *context.Context
+	execs   map[string]*context.Exec
+}
+
+// evalBatch is the batch size of evaluation passes.
+const evalBatch = 128
+
+// Save writes the model's weights (no optimizer state) and its description to file, atomically.
+func (m *Model) Save(file string) error {
+	s, err := Take(m.ctx, modelState)
+	if err != nil {
+		return err
+	}
+	return WriteCheckpoint(file, s, m.Info)
+}
+
+// LoadModel reads a model written by Save (or by Train into its directory as model.ckpt).
+func LoadModel(b backends.Backend, file string) (*Model, error) {
+	var info ModelInfo
+	s, err := ReadCheckpoint(file, &info)
+	if err != nil {
+		return nil, err
+	}
+	if err := info.Model.Validate(); err != nil {
+		return nil, fmt.Errorf("model %s: %w", file, err)
+	}
+	ctx := context.New().Checked(false)
+	if err := s.Restore(ctx, nil); err != nil {
+		return nil, fmt.Errorf("model %s: %w", file, err)
+	}
+	return &Model{Info: info, backend: b, ctx: ctx, execs: map[string]*context.Exec{}}, nil
+}
+
+// Weights returns a copy of the model's variables (to initialise another run from, e.g. the Oracle's second stage).
+func (m *Model) Weights() (Snapshot, error) { return Take(m.ctx, nil) }
+
+func (m *Model) exec(name string, fn func(ctx *context.Context, x *Node) *Node) (*context.Exec, error) {
+	if e, ok := m.execs[name]; ok {
+		return e, nil
+	}
+	e, err := context.NewExec(m.backend, m.ctx, fn)
+	if err != nil {
+		return nil, err
+	}
+	m.execs[name] = e
+	return e, nil
+}
+
+// normalise converts 8-bit images to the model's normalised float input.
+func (m *Model) normalise(pix []uint8) []float32 {
+	out := make([]float32, len(pix))
+	mean, inv := float32(m.Info.Stats.Mean), float32(1/m.Info.Stats.Std)
+	for i, v := range pix {
+		out[i] = (float32(v)/255 - mean) * inv
+	}
+	return out
+}
+
+// Logits returns the classification logits [n × classes] of n grayscale images of the model's input size.
+func (m *Model) Logits(pix []uint8, n int) ([]float32, error) {
+	e, err := m.exec("logits", func(ctx *context.Context, x *Node) *Node {
+		ctx.SetTraining(x.Graph(), false)
+		return models.Classifier(ctx, m.Info.Model, x)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m.run(e, pix, n)
+}
+
+// Responses returns the readout's predicted responses [n × neurons] of n grayscale images of the model's input size.
+func (m *Model) Responses(pix []uint8, n int) ([]float32, error) {
+	if m.Info.Neurons == 0 {
+		return nil, fmt.Errorf("the %s model has no readout", m.Info.Objective)
+	}
+	e, err := m.exec("responses", func(ctx *context.Context, x *Node) *Node {
+		ctx.SetTraining(x.Graph(), false)
+		return models.Responses(ctx, m.Info.Model, x, m.Info.Neurons, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m.run(e, pix, n)
+}
+
+func (m *Model) run(e *context.Exec, pix []uint8, n int) ([]float32, error) {
+	size := m.Info.Model.InputSize
+	hw := size * size
+	if len(pix) != n*hw {
+		return nil, fmt.Errorf("%d pixels for %d images of %d×%d", len(pix), n, size, size)
+	}
+	var out []float32
+	for lo := 0; lo < n; lo += evalBatch {
+		hi := min(lo+evalBatch, n)
+		res, err := e.Exec(tensors.FromFlatDataAndDimensions(m.normalise(pix[lo*hw:hi*hw]), hi-lo, size, size, 1))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, tensors.MustCopyFlatData[float32](res[0])...)
+	}
+	return out, nil
+}
+
+// Predictions returns the predicted class of every image of set, after transform (nil: the clean images).
+func (m *Model) Predictions(set *data.Set, transform func(epoch, i int, img []uint8)) ([]int, error) {
+	if set.C != 1 || set.H != m.Info.Model.InputSize || set.W != set.H {
+		return nil, fmt.Errorf("%s: %d×%d×%d images, the model takes %d×%d grayscale", set.Name, set.W, set.H, set.C,
+			m.Info.Model.InputSize, m.Info.Model.InputSize)
+	}
+	pix := set.Pix
+	if transform != nil {
+		pix = append([]uint8(nil), set.Pix...)
+		hw := set.H * set.W
+		for i := range set.N {
+			transform(0, i, pix[i*hw:(i+1)*hw])
+		}
+	}
+	logits, err := m.Logits(pix, set.N)
+	if err != nil {
+		return nil, err
+	}
+	classes := len(logits) / max(set.N, 1)
+	pred := make([]int, set.N)
+	for i := range pred {
+		row := logits[i*classes : (i+1)*classes]
+		for c, v := range row {
+			if v > row[pred[i]] {
+				pred[i] = c
+			}
+		}
+	}
+	return pred, nil
+}
+
+// Accuracy is the fraction of set's images classified correctly (after transform, if not nil).
+func (m *Model) Accuracy(set *data.Set, transform func(epoch, i int, img []uint8)) (float64, error) {
+	pred, err := m.Predictions(set, transform)
+	if err != nil {
+		return 0, err
+	}
+	right := 0
+	for i, p := range pred {
+		if p == set.Labels[i] {
+			right++
+		}
+	}
+	return float64(right) / float64(max(set.N, 1)), nil
+}
+
+// Correlation is the mean over neurons of the correlation between predicted and recorded responses on the trials
+// of r (each neuron on its session's trials): the predictor's validation metric (SPEC §2.4, "val corr").
+func (m *Model) Correlation(r *Responses) (float64, error) {
+	pred, err := m.Responses(r.Images, r.NumImages())
+	if err != nil {
+		return 0, err
+	}
+	if m.Info.Neurons != r.Neurons {
+		return 0, fmt.Errorf("the readout has %d neurons, the responses %d", m.Info.Neurons, r.Neurons)
+	}
+	var sum float64
+	var count int
+	for _, s := range r.Sessions {
+		for _, j := range s.Neurons {
+			p := make([]float64, len(s.Trials))
+			y := make([]float64, len(s.Trials))
+			for k, t := range s.Trials {
+				p[k] = float64(pred[r.Trial[t]*r.Neurons+j])
+				y[k] = float64(r.Values[t*r.Neurons+j])
+			}
+			c := stat.Correlation(p, y, nil)
+			if math.IsNaN(c) {
+				c = 0 // a constant prediction or response explains nothing
+			}
+			sum += c
+			count++
+		}
+	}
+	return sum / float64(max(count, 1)), nil
+}
+
+// FEVe returns every neuron's fraction of explainable variance explained on a recording's held-out test repeats
+// (SPEC §3.2), in the data set's neuron order; the readout must cover the data set's neurons in that order.
+func (m *Model) FEVe(d *neural.Dataset) ([]float64, error) {
+	if m.Info.Neurons != d.NumNeurons() {
+		return nil, fmt.Errorf("the readout has %d neurons, the recording %d", m.Info.Neurons, d.NumNeurons())
+	}
+	pred, err := m.Responses(d.Images, d.N)
+	if err != nil {
+		return nil, err
+	}
+	var out []float64
+	first := 0
+	for _, sess := range d.Sessions {
+		for k := range sess.Neurons {
+			j := first + k
+			out = append(out, sess.FEVe(k, func(id int64) float64 { return float64(pred[int(id)*m.Info.Neurons+j]) }))
+		}
+		first += len(sess.Neurons)
+	}
+	return out, nil
+}
+
+// writeMetricsCSV writes the per-epoch metrics atomically.
+func writeMetricsCSV(file string, ms []EpochMetrics) error {
+	f, err := os.CreateTemp(dirOf(file), ".metrics-*.csv")
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{"epoch", "lr", "loss", "ce", "train_acc", "neural", "consistency", "val", "log_var_c",
+		"log_var_n", "seconds", "improved", "restored", "images", "images_per_s"})
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+	for _, m := range ms {
+		_ = w.Write([]string{strconv.Itoa(m.Epoch), g(m.LR), g(m.Loss), g(m.CE), g(m.TrainAcc), g(m.Neural),
+			g(m.Consistency), g(m.Val), g(m.LogVarC), g(m.LogVarN), g(m.Seconds), strconv.FormatBool(m.Improved),
+			strconv.FormatBool(m.Restored), strconv.Itoa(m.Images), g(m.ImagesPerS)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), file)
+}
+
+// ReadMetricsCSV reads a metrics.csv written by a training run (for training-curve figures).
+func ReadMetricsCSV(file string) ([]EpochMetrics, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(rows) == 0 || len(rows[0]) != 15 || rows[0][0] != "epoch" {
+		return nil, fmt.Errorf("%s: not a metrics file (want a header starting with epoch, 15 columns)", file)
+	}
+	var out []EpochMetrics
+	for i, r := range rows[1:] {
+		var m EpochMetrics
+		fs := make([]float64, 15)
+		for k, v := range r {
+			if k == 11 || k == 12 {
+				continue
+			}
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s, row %d, column %s: %w", file, i+2, rows[0][k], err)
+			}
+			fs[k] = x
+		}
+		m.Epoch, m.LR, m.Loss, m.CE, m.TrainAcc = int(fs[0]), fs[1], fs[2], fs[3], fs[4]
+		m.Neural, m.Consistency, m.Val, m.LogVarC, m.LogVarN, m.Seconds = fs[5], fs[6], fs[7], fs[8], fs[9], fs[10]
+		m.Improved, m.Restored = r[11] == "true", r[12] == "true"
+		m.Images, m.ImagesPerS = int(fs[13]), fs[14]
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// NewModel returns an untrained model with freshly initialised weights (seeded): for tests and for the
+// reconstruction of Section 4 on a random network.
+func NewModel(b backends.Backend, info ModelInfo, seed uint64) (*Model, error) {
+	if err := info.Model.Validate(); err != nil {
+		return nil, err
+	}
+	if info.Stats.Std <= 0 {
+		info.Stats = data.Stats{Mean: 0, Std: 1}
+	}
+	ctx := context.New().Checked(false)
+	if err := ctx.SetRNGStateFromSeed(int64(seed)); err != nil {
+		return nil, err
+	}
+	m := &Model{Info: info, backend: b, ctx: ctx, execs: map[string]*context.Exec{}}
+	size := info.Model.InputSize
+	if _, err := m.Logits(make([]uint8, size*size), 1); err != nil {
+		return nil, err
+	}
+	if info.Neurons > 0 {
+		if _, err := m.Responses(make([]uint8, size*size), 1); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Context is the model's GoMLX context (its variables), for graphs built elsewhere (pkg/recon).
+func (m *Model) Context() *context.Context { return m.ctx }
+
+// Backend is the backend the model runs on.
+func (m *Model) Backend() backends.Backend { return m.backend }
+
+// Normalise converts 8-bit grey pixels to the model's input units.
+func (m *Model) Normalise(pix []uint8) []float32 { return m.normalise(pix) }
