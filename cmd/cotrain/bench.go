@@ -12,6 +12,7 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/bench"
+	"github.com/robustvision/cotrain/pkg/study"
 )
 
 // PyTorch 1.13 (Debian's python3-torch) on this machine class (2 cores), 2 threads, batch 128 (shared/ENV-NOTES.md,
@@ -30,8 +31,15 @@ convolutions are measured side by side with the pure-Go backend's native convolu
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
 	set := fs.String("cases", "standard", "standard (the CPU cases) or paper (full width at 64×64, for a GPU)")
 	one := fs.String("one", "", "internal: run one case given as JSON and print its result as JSON")
+	trainers := fs.Bool("trainers", false, "measure every trainer of the study (and evaluation) at -scale instead: img/s and peak memory")
+	scaleName := fs.String("scale", study.Mini.Name, "with -trainers: the scale whose width, input size and batch size are measured")
+	batches := fs.Int("batches", 8, "with -trainers: batches per trainer (the first, which compiles the graph, included)")
+	oneTrainer := fs.String("trainer-one", "", "internal: measure one trainer and print the result as JSON")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *trainers || *oneTrainer != "" {
+		return benchTrainers(*backendFlag, *scaleName, *batches, *oneTrainer, stdout)
 	}
 	if *one != "" {
 		var c bench.Case
@@ -102,6 +110,50 @@ convolutions are measured side by side with the pure-Go backend's native convolu
 	if *jsonOut != "" {
 		data, _ := json.MarshalIndent(results, "", "  ")
 		return os.WriteFile(*jsonOut, data, 0o644)
+	}
+	return nil
+}
+
+// benchTrainers measures every trainer at a scale, each in its own process (its peak memory its own).
+func benchTrainers(backendName, scaleName string, batches int, one string, stdout io.Writer) error {
+	scale, err := study.LookupScale(scaleName)
+	if err != nil {
+		return usageError{err}
+	}
+	if one != "" {
+		b, err := backend.New(backendName)
+		if err != nil {
+			return err
+		}
+		r, err := study.BenchTrainer(b, &study.Runner{Root: ".", Scale: scale}, one, batches)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	batch := scale.Batch
+	if batch == 0 {
+		batch = 128 // the paper's
+	}
+	fmt.Fprintf(stdout, "%s scale: width ÷%d, %d×%d, batch %d, %d batches per trainer, backend %s\n", scale.Name,
+		scale.Model.WidthDivisor, scale.Model.InputSize, scale.Model.InputSize, batch, batches, backend.Resolve(backendName))
+	fmt.Fprintf(stdout, "%-16s %10s %10s %10s\n", "trainer", "img/s", "seconds", "peak MiB")
+	for _, t := range study.Trainers {
+		cmd := exec.Command(self, "bench", "-backend", backendName, "-scale", scaleName, "-batches", fmt.Sprint(batches), "-trainer-one", t)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("trainer %s: %v\n%s", t, err, errb.String())
+		}
+		var r study.TrainerBench
+		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+			return fmt.Errorf("trainer %s: %v (%s)", t, err, out.String())
+		}
+		fmt.Fprintf(stdout, "%-16s %10.1f %10.1f %10.0f\n", t, r.ImagesPerSec, r.Seconds, r.PeakRSSMiB)
 	}
 	return nil
 }
