@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 
@@ -27,6 +28,10 @@ func (s *stringList) Set(v string) error {
 }
 
 func newRunner(scaleName, backendName string, log io.Writer) (*study.Runner, error) {
+	return newRunnerJobs(scaleName, backendName, 1, log)
+}
+
+func newRunnerJobs(scaleName, backendName string, jobs int, log io.Writer) (*study.Runner, error) {
 	scale, err := study.LookupScale(scaleName)
 	if err != nil {
 		return nil, usageError{err}
@@ -35,7 +40,7 @@ func newRunner(scaleName, backendName string, log io.Writer) (*study.Runner, err
 	if err != nil {
 		return nil, err
 	}
-	return &study.Runner{Root: ".", Scale: scale, Backend: b, Log: log}, nil
+	return &study.Runner{Root: ".", Scale: scale, Backend: b, Log: log, Jobs: jobs, BackendName: backend.Resolve(backendName)}, nil
 }
 
 func runReproduce(args []string, stdout io.Writer) error {
@@ -46,12 +51,16 @@ data/cache/<scale>/ are missing, stale (made from other settings or inputs) or i
 checkpoint). Stages run in dependency order; "cotrain status" shows where the study stands.`, stdout)
 	scaleName := fs.String("scale", study.Smoke.Name, "smoke, mini or paper")
 	backendName := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
+	jobs := fs.Int("jobs", 0, "independent stages run at once, each on its own backend (0: the number of cores on the CPU backend, 1 on a GPU)")
 	var only stringList
 	fs.Var(&only, "only", "run only stages whose IDs start with this (repeatable or comma-separated; their dependencies run too), e.g. baseline or mtl-monkey/seed1")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	r, err := newRunner(*scaleName, *backendName, os.Stderr)
+	if *jobs <= 0 {
+		*jobs = defaultJobs(*backendName)
+	}
+	r, err := newRunnerJobs(*scaleName, *backendName, *jobs, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -224,4 +233,13 @@ func commas(n int) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// defaultJobs is the number of cores on the CPU backend: the pure-Go backend runs a small network's operations on
+// about one core, so independent stages fill the others. On a GPU one stage at a time.
+func defaultJobs(backendName string) int {
+	if b := backend.Resolve(backendName); strings.HasPrefix(b, "cpu") || b == "go" {
+		return runtime.NumCPU()
+	}
+	return 1
 }

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,11 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
 
+	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/neural"
 	"github.com/robustvision/cotrain/pkg/provenance"
@@ -64,6 +67,11 @@ type Runner struct {
 	Scale   Scale
 	Backend backends.Backend
 	Log     io.Writer // progress and one line per stage; nil is silent
+	// Jobs > 1 runs that many independent stages at once, each on its own backend made from BackendName (the
+	// pure-Go backend runs a small network's operations on about one core; two stages use both).
+	Jobs        int
+	BackendName string
+	logMu       *sync.Mutex // serialises the log of parallel stages
 
 	images  *data.Prepared
 	monkey  *neural.Dataset
@@ -152,47 +160,155 @@ func (r *Runner) Reproduce(only []string) error {
 	for _, st := range selected {
 		want[st.ID] = true
 	}
+	// Keys come from settings and the inputs' keys, so all of them are known before anything runs.
 	keys := map[string]string{}
-	todo := 0
+	var todo []StageStatus
 	for _, s := range status {
-		if want[s.ID] && s.State != Done {
-			todo++
+		key := s.Stage.Key(r.Scale, keys)
+		keys[s.ID] = key
+		if want[s.ID] && !(s.State == Done && key == s.Record.Key) {
+			todo = append(todo, s)
 		}
 	}
-	r.logf("%s scale: %d of %d selected stages to run\n", r.Scale.Name, todo, len(selected))
-	n := 0
-	for _, s := range status {
-		key := s.Stage.Key(r.Scale, keys) // with the keys of dependencies as (re)computed in this run
-		keys[s.ID] = key
-		if !want[s.ID] || (s.State == Done && key == s.Record.Key) {
-			continue
-		}
-		n++
-		if s.State == Stale || (s.State == Done && key != s.Record.Key) {
-			if err := os.RemoveAll(r.Dir(s.ID)); err != nil {
-				return err
-			}
-		}
-		r.logf("[%d/%d] %s (%s)\n", n, todo, s.ID, s.State)
-		start := time.Now()
-		rec, err := r.run(s.Stage)
-		if err != nil {
-			return fmt.Errorf("stage %s: %w", s.ID, err)
-		}
-		rec.ID, rec.Model, rec.Key = s.ID, s.Model, key
-		rec.Inputs = map[string]string{}
-		for _, d := range s.Deps {
-			rec.Inputs[d] = keys[d]
-		}
-		if err := provenance.WriteJSON(filepath.Join(r.Dir(s.ID), stageFile), rec); err != nil {
+	r.logf("%s scale: %d of %d selected stages to run\n", r.Scale.Name, len(todo), len(selected))
+	if len(todo) == 0 {
+		return nil
+	}
+	jobs := r.Jobs
+	if jobs < 1 || r.BackendName == "" {
+		jobs = 1
+	}
+	if jobs > 1 { // shared read-only by the workers
+		r.logMu = &sync.Mutex{}
+		defer func() { r.logMu = nil }()
+		if _, err := r.Images(); err != nil {
 			return err
 		}
-		for _, f := range []string{"last.ckpt", "best.ckpt"} {
-			os.Remove(filepath.Join(r.Dir(s.ID), f))
+		if _, _, err := r.Monkey(); err != nil {
+			return err
 		}
-		r.logf("    done in %s %s\n", time.Since(start).Round(time.Second), formatResults(rec.Results))
 	}
+	pending := map[string]bool{}
+	for _, s := range todo {
+		pending[s.ID] = true
+	}
+	type result struct {
+		id  string
+		err error
+	}
+	results := make(chan result)
+	running, started, finished := map[string]bool{}, 0, 0
+	var firstErr error
+	ready := func(st Stage) bool {
+		for _, d := range st.Deps {
+			if pending[d] {
+				return false
+			}
+		}
+		return true
+	}
+	for finished < len(todo) {
+		for firstErr == nil && len(running) < jobs {
+			var next *StageStatus
+			for i := range todo {
+				if pending[todo[i].ID] && !running[todo[i].ID] && ready(todo[i].Stage) {
+					next = &todo[i]
+					break
+				}
+			}
+			if next == nil {
+				break
+			}
+			started++
+			running[next.ID] = true
+			r.logf("[%d/%d] %s (%s)\n", started, len(todo), next.ID, next.State)
+			go func(s StageStatus, n int) {
+				results <- result{s.ID, r.runStage(s, keys, jobs > 1)}
+			}(*next, started)
+		}
+		if len(running) == 0 {
+			break // an error stopped new stages and the running ones have finished
+		}
+		res := <-results
+		delete(running, res.id)
+		finished++
+		if res.err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("stage %s: %w", res.id, res.err)
+			}
+			continue
+		}
+		delete(pending, res.id)
+	}
+	return firstErr
+}
+
+// runStage runs one stage (in its own backend when stages run in parallel) and records it.
+func (r *Runner) runStage(s StageStatus, keys map[string]string, parallel bool) error {
+	if s.State == Stale || s.State == Done {
+		if err := os.RemoveAll(r.Dir(s.ID)); err != nil {
+			return err
+		}
+	}
+	sr := r
+	if parallel {
+		b, err := backend.New(r.BackendName)
+		if err != nil {
+			return err
+		}
+		copied := *r
+		copied.Backend = b
+		copied.Log = &prefixWriter{w: r.Log, prefix: s.ID + ": ", mu: r.logMu}
+		copied.logMu = nil // the prefix writer serialises
+		sr = &copied
+	}
+	start := time.Now()
+	rec, err := sr.run(s.Stage)
+	if err != nil {
+		return err
+	}
+	rec.ID, rec.Model, rec.Key = s.ID, s.Model, keys[s.ID]
+	rec.Inputs = map[string]string{}
+	for _, d := range s.Deps {
+		rec.Inputs[d] = keys[d]
+	}
+	if err := provenance.WriteJSON(filepath.Join(r.Dir(s.ID), stageFile), rec); err != nil {
+		return err
+	}
+	for _, f := range []string{"last.ckpt", "best.ckpt"} {
+		os.Remove(filepath.Join(r.Dir(s.ID), f))
+	}
+	r.logf("    %s done in %s %s\n", s.ID, time.Since(start).Round(time.Second), formatResults(rec.Results))
 	return nil
+}
+
+// prefixWriter prefixes every line with the stage it comes from, one whole line at a time (stages running in
+// parallel share the log).
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	mu     *sync.Mutex
+	buf    []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	if p.w == nil {
+		return len(b), nil
+	}
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		p.mu.Lock()
+		_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
+		p.mu.Unlock()
+		p.buf = p.buf[i+1:]
+		if err != nil {
+			return len(b), err
+		}
+	}
 }
 
 // lock takes the scale's cache lock (flock, released when the process dies).
@@ -229,9 +345,14 @@ func formatResults(res map[string]float64) string {
 }
 
 func (r *Runner) logf(format string, args ...any) {
-	if r.Log != nil {
-		fmt.Fprintf(r.Log, format, args...)
+	if r.Log == nil {
+		return
 	}
+	if r.logMu != nil {
+		r.logMu.Lock()
+		defer r.logMu.Unlock()
+	}
+	fmt.Fprintf(r.Log, format, args...)
 }
 
 // Images returns the scale's classification data (read once).
