@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/train"
@@ -51,6 +52,9 @@ data/cache/<scale>/ are missing, stale (made from other settings or inputs) or i
 checkpoint). Stages run in dependency order; "cotrain status" shows where the study stands.`, stdout)
 	scaleName := fs.String("scale", study.Smoke.Name, "smoke, mini or paper")
 	backendName := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
+	preset := fs.String("preset", "", "severity table of the corrupted test set: imagenet-c (the paper's, default) or tiny-imagenet-c; changing it re-runs the evaluations")
+	salDir := fs.String("saliency", "", "folder of saliency maps (<photo id>.npy or .png) to use instead of the stand-in model in Section 4")
+	logDensity := fs.Bool("log-density", false, "with -saliency: the .npy maps hold log-densities (as DeepGaze writes them)")
 	jobs := fs.Int("jobs", 0, "independent stages run at once, each on its own backend (0: the number of cores on the CPU backend, 1 on a GPU)")
 	var only stringList
 	fs.Var(&only, "only", "run only stages whose IDs start with this (repeatable or comma-separated; their dependencies run too), e.g. baseline or mtl-monkey/seed1")
@@ -63,6 +67,19 @@ checkpoint). Stages run in dependency order; "cotrain status" shows where the st
 	r, err := newRunnerJobs(*scaleName, *backendName, *jobs, os.Stderr)
 	if err != nil {
 		return err
+	}
+	if *preset != "" {
+		p, err := corrupt.ParsePreset(*preset)
+		if err != nil {
+			return usageError{fmt.Errorf("-preset: %w", err)}
+		}
+		r.Scale.CorruptionPreset = p
+	}
+	if *salDir != "" {
+		if st, err := os.Stat(*salDir); err != nil || !st.IsDir() {
+			return usageError{fmt.Errorf("-saliency %s: want a folder of saliency maps", *salDir)}
+		}
+		r.Scale.SaliencyMaps, r.Scale.SaliencyLogDensity = *salDir, *logDensity
 	}
 	if err := r.Reproduce(only); err != nil {
 		return err

@@ -304,6 +304,18 @@ func (s PatchSampler) Sample(p PhotoImage, rng *rand.Rand) ([]uint8, error) {
 	return resampleArea(p.Gray, p.H, p.W, y0, x0, side, s.Size), nil
 }
 
+// Centre cuts the patch at the centre of photo p (the whole shorter side when the patch spans it).
+func (s PatchSampler) Centre(p PhotoImage) ([]uint8, error) {
+	srcPPD := float64(min(p.H, p.W)) / s.PhotoDegrees
+	side := float64(s.Size) / s.TargetPPD * srcPPD
+	if side > float64(min(p.H, p.W))+1e-9 {
+		return nil, fmt.Errorf("photo %s (%d×%d) spans %.1f°, too small for a %.1f° patch", p.ID, p.W, p.H,
+			s.PhotoDegrees, float64(s.Size)/s.TargetPPD)
+	}
+	side = math.Min(side, float64(min(p.H, p.W)))
+	return resampleArea(p.Gray, p.H, p.W, (float64(p.H)-side)/2, (float64(p.W)-side)/2, side, s.Size), nil
+}
+
 // resampleArea averages the source region [y0, y0+side)×[x0, x0+side) into n×n output pixels with exact area
 // weights (anti-aliased downsampling; bilinear when upsampling would be needed is not: side ≥ n is the usual case).
 func resampleArea(src []uint8, h, w int, y0, x0, side float64, n int) []uint8 {

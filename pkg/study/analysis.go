@@ -47,7 +47,6 @@ type ReconAnalysis struct {
 func (r *Runner) reconAnalysis(st Stage, rec *StageRecord) error {
 	s := r.Scale
 	size := s.Model.InputSize
-	hw := size * size
 	manifest, err := data.LoadManifest(filepath.Join(r.Root, "data", "photos.tsv"))
 	if err != nil {
 		return err
@@ -60,15 +59,17 @@ func (r *Runner) reconAnalysis(st Stage, rec *StageRecord) error {
 	if err != nil {
 		return err
 	}
-	// Distinct photographs (a seeded choice), each shrunk so that the patch spans the photo's shorter side: whole
-	// scenes with their background, as the paper's saliency images.
+	// Distinct photographs (a seeded choice), the central square of each (the whole shorter side) shrunk to the
+	// model's input: whole scenes with their background, as the paper's saliency images. The paper reconstructs Tiny
+	// ImageNet test images (Fig. 5) and ImageNet images (Fig. 6, 7) — natural photographs; Fashion-MNIST's clothing
+	// on black has no scene to look at, so the natural photographs serve both here.
 	rng := rand.New(rand.NewPCG(2021, 4))
 	order := rng.Perm(len(photos))[:min(s.ReconImages, len(photos))]
 	sampler := data.PatchSampler{PhotoDegrees: 6.7, TargetPPD: float64(size) / 6.7, Size: size}
 	res := &ReconAnalysis{Norms: s.ReconNorms, Size: size, Steps: s.ReconSteps, Saliency: saliency.StandIn}
 	var noisy [][]uint8
 	for k, i := range order {
-		patch, err := sampler.Sample(photos[i], rng)
+		patch, err := sampler.Centre(photos[i])
 		if err != nil {
 			return err
 		}
@@ -79,15 +80,12 @@ func (r *Runner) reconAnalysis(st Stage, rec *StageRecord) error {
 		}
 		noisy = append(noisy, out.Pix)
 		res.Photos = append(res.Photos, photos[i].ID)
-		clean := make([]float64, hw)
-		for j, v := range patch {
-			clean[j] = float64(v) / 255
-		}
-		m, err := saliency.SpectralResidual(clean, size, size)
+		m, err := r.saliencyMap(photos[i].ID, patch, size)
 		if err != nil {
 			return err
 		}
 		res.Densities = append(res.Densities, m.Density)
+		res.Saliency = m.Source
 	}
 	for _, model := range ReconModels {
 		id := fmt.Sprintf("%s/seed%d", model, s.Seeds[0])
@@ -164,6 +162,30 @@ func (r *Runner) reconAnalysis(st Stage, rec *StageRecord) error {
 		}
 	}
 	return res.write(r.Dir(st.ID))
+}
+
+// saliencyMap is the stand-in model's map of a patch, or the user's map for the photograph (Scale.SaliencyMaps).
+// A user's map is resampled to the patch, which is the photograph's central square: crop the maps likewise.
+func (r *Runner) saliencyMap(photoID string, patch []uint8, size int) (saliency.Map, error) {
+	if dir := r.Scale.SaliencyMaps; dir != "" {
+		for _, ext := range []string{".npy", ".png"} {
+			file := filepath.Join(dir, photoID+ext)
+			if _, err := os.Stat(file); err == nil {
+				m, err := saliency.LoadMap(file, size, size, ext == ".npy" && r.Scale.SaliencyLogDensity)
+				if err != nil {
+					return m, err
+				}
+				m.Source = "user-supplied maps (" + dir + ")"
+				return m, nil
+			}
+		}
+		return saliency.Map{}, fmt.Errorf("saliency maps %s: no %s.npy or %s.png", dir, photoID, photoID)
+	}
+	clean := make([]float64, len(patch))
+	for j, v := range patch {
+		clean[j] = float64(v) / 255
+	}
+	return saliency.SpectralResidual(clean, size, size)
 }
 
 func indexOf(list []string, s string) int {

@@ -24,7 +24,8 @@ import (
 // the test images, corrupted on the fly with a seed per (image, corruption, severity) so that every model sees the
 // same images — and writes accuracies.csv (one row per corruption and severity) and clean.json. The stage
 // "analysis/robustness" gathers them into robustness scores, Table 2, Table 3 and the sweep's regressions
-// (robustness.json).
+// (robustness.json). The prepared test images are grey, so they are corrupted as grey images (exact for
+// Fashion-MNIST; the paper corrupts Tiny ImageNet's RGB images before the grey conversion).
 
 // EvalSeed seeds the corrupted test set of every scale.
 const EvalSeed = 2021

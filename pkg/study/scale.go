@@ -43,7 +43,11 @@ type Scale struct {
 	// Section 3: the corrupted test set (test images per class; 0: all) and the severity table.
 	EvalPerClass     int
 	CorruptionPreset corrupt.Preset
-	Description      string
+	// SaliencyMaps, if not empty, is a folder of saliency maps (<photo id>.npy with densities or log-densities,
+	// or <photo id>.png) that replace the stand-in model in Section 4 (e.g. DeepGaze II's, computed elsewhere).
+	SaliencyMaps       string
+	SaliencyLogDensity bool // the .npy maps hold log-densities (DeepGaze's output)
+	Description        string
 }
 
 // PhotoDir is where `cotrain data fetch` keeps the natural photographs (shared by all scales; not committed).

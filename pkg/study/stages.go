@@ -110,7 +110,7 @@ func (st Stage) Key(s Scale, deps map[string]string) string {
 	case OracleReadout:
 		fmt.Fprintf(h, "epochs %d\n", s.OracleReadoutEpochs)
 	case "analysis":
-		fmt.Fprintf(h, "recon %d %d %v\n", s.ReconSteps, s.ReconImages, s.ReconNorms)
+		fmt.Fprintf(h, "recon v2 %d %d %v %q\n", s.ReconSteps, s.ReconImages, s.ReconNorms, s.SaliencyMaps+fmt.Sprint(s.SaliencyLogDensity))
 	case "eval", "robustness":
 		fmt.Fprintf(h, "eval %d %s\n", s.EvalPerClass, s.CorruptionPreset)
 	case "targets":

@@ -5,12 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/neural"
+	"github.com/robustvision/cotrain/pkg/saliency"
 	"github.com/robustvision/cotrain/pkg/train"
 )
 
@@ -185,5 +188,39 @@ func TestStagesKeysAndSelect(t *testing.T) {
 	}
 	if _, err := Select(Stages(Smoke), []string{"nonsense"}); err == nil {
 		t.Error("an unknown stage was accepted")
+	}
+}
+
+// A folder of saliency maps replaces the stand-in model; a missing map is an error that names the folder.
+func TestUserSaliencyMaps(t *testing.T) {
+	dir := t.TempDir()
+	vals := make([]float32, 16*16)
+	for i := range vals {
+		vals[i] = float32(i % 16)
+	}
+	if err := neural.WriteResponsesNPY(filepath.Join(dir, "photo1.npy"), 16, 16, vals); err != nil {
+		t.Fatal(err)
+	}
+	s := Smoke
+	s.SaliencyMaps = dir
+	r := &Runner{Root: root, Scale: s}
+	patch := make([]uint8, 32*32)
+	m, err := r.saliencyMap("photo1", patch, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Source, dir) || m.Density[31] <= m.Density[0] {
+		t.Errorf("user map: source %q, density left %v right %v", m.Source, m.Density[0], m.Density[31])
+	}
+	if _, err := r.saliencyMap("photo2", patch, 32); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("missing map: %v", err)
+	}
+	s.SaliencyMaps = ""
+	m, err = (&Runner{Root: root, Scale: s}).saliencyMap("photo1", patch, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Source != saliency.StandIn {
+		t.Errorf("default source %q", m.Source)
 	}
 }

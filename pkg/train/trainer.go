@@ -734,7 +734,9 @@ func (t *trainer) neuralEpoch(epoch int, bar *progress, start time.Time) (EpochM
 }
 
 // corruption returns the Oracle's corruption of one view: with mixed, half the images stay clean (SPEC §2.6); else
-// every image is corrupted, by a corruption and severity drawn per (seed, view, epoch, image).
+// every image is corrupted, by a corruption and severity drawn per (seed, view, epoch, image). The training images
+// are already grey, so the corruption applies to the grey image; the paper corrupts Tiny ImageNet's RGB images
+// before converting them (identical for Fashion-MNIST, which is grey; for Tiny ImageNet a small deviation).
 func (t *trainer) corruption(view uint64, mixed bool) func(epoch, i int, img []uint8) {
 	oc := t.cfg.Oracle
 	size := t.cfg.Model.InputSize
