@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint
@@ -237,11 +238,8 @@ func (m *Model) FEVe(d *neural.Dataset) ([]float64, error) {
 
 // writeMetricsCSV writes the per-epoch metrics atomically.
 func writeMetricsCSV(file string, ms []EpochMetrics) error {
-	f, err := os.CreateTemp(dirOf(file), ".metrics-*.csv")
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
+	var b strings.Builder
+	w := csv.NewWriter(&b)
 	_ = w.Write([]string{"epoch", "lr", "loss", "ce", "train_acc", "neural", "consistency", "val", "log_var_c",
 		"log_var_n", "seconds", "improved", "restored", "images", "images_per_s"})
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
@@ -251,16 +249,7 @@ func writeMetricsCSV(file string, ms []EpochMetrics) error {
 			strconv.FormatBool(m.Restored), strconv.Itoa(m.Images), g(m.ImagesPerS)})
 	}
 	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), file)
+	return provenance.WriteFileAtomic(file, []byte(b.String()))
 }
 
 // ReadMetricsCSV reads a metrics.csv written by a training run (for training-curve figures).

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -71,5 +70,3 @@ func (p *progress) epochDone(m EpochMetrics, epochs int) {
 	fmt.Fprintf(p.w, "%s epoch %d/%d  loss %.4f  %s  lr %.3g  %.0f img/s  %s (≤ %s left)%s\n",
 		p.name, m.Epoch, epochs, m.Loss, what, m.LR, m.ImagesPerS, elapsed.Round(time.Second), eta.Round(time.Second), mark)
 }
-
-func dirOf(file string) string { return filepath.Dir(file) }

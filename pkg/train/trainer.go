@@ -219,19 +219,14 @@ func Train(b backends.Backend, cfg Config, d Data, opt Options) (*Model, []Epoch
 	t := &trainer{b: b, cfg: cfg, d: d, opt: opt, ctx: context.New().Checked(false), execs: map[string]*context.Exec{},
 		frozen: InScope(cfg.Frozen...)}
 	t.info = ModelInfo{Model: cfg.Model, Objective: cfg.Objective}
-	switch {
-	case cfg.Objective == NeuralPrediction:
-		t.info.Stats = d.NeuralStats
-	default:
+	t.info.Stats = d.NeuralStats
+	if cfg.Objective != NeuralPrediction {
 		t.info.Stats = d.Images.Stats
 	}
 	if d.Neural != nil && (cfg.Objective == MultiTask || cfg.Objective == NeuralPrediction) {
 		t.info.Neurons, t.info.NeuronsSource = d.Neural.Neurons, d.Neural.Source
 		t.cyc = newCycler(d.Neural, cfg.Batch, cfg.Seed^0x6e657572616c) // "neural"
 		t.bias = t.cyc.firstBatchMeans()
-	}
-	if len(cfg.Initial) == 0 && d.Init != nil && cfg.Objective == NeuralPrediction {
-		t.info.Neurons = d.Neural.Neurons
 	}
 	if err := t.ctx.SetRNGStateFromSeed(int64(cfg.Seed)); err != nil {
 		return nil, nil, err

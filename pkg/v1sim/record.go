@@ -69,30 +69,15 @@ func Simulate(photos []data.PhotoImage, proto Protocol, pop PopulationConfig, se
 		copy(images[i*size*size:], patch)
 	}
 
-	// Noise-free responses (expected spike counts) of every neuron to every image, in parallel over images.
-	window := (proto.WindowMs[1] - proto.WindowMs[0]) / 1000
-	nf := make([]float32, nImages*proto.Neurons)
-	fs := make([]filters, len(neurons))
-	for j, n := range neurons {
-		fs[j] = n.filters(size, proto.PPD, pop.NormPoolScale)
+	// Noise-free responses (expected spike counts) of every neuron to every image.
+	all := make([]int, len(neurons))
+	for j := range all {
+		all[j] = j
 	}
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := range next {
-				s := contrastImage(images[i*size*size : (i+1)*size*size])
-				for j, n := range neurons {
-					nf[i*proto.Neurons+j] = float32(n.rate(fs[j], s, size, pop.NormWeight) * window)
-				}
-			}
-		})
+	nf, err := ExpectedCounts(neurons, all, pop, proto, images, nImages)
+	if err != nil {
+		return nil, nil, err
 	}
-	for i := range nImages {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 
 	// Sessions: a random partition of the population.
 	perm := rng.Perm(proto.Neurons)
