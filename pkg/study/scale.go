@@ -84,7 +84,7 @@ var (
 		Neurons: 458, Sessions: 32,
 		Data:   data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 200, ValPerClass: 50, TestPerClass: 20, Seed: 1},
 		Epochs: 5, PredictorEpochs: 2, OracleReadoutEpochs: 2,
-		Seeds: []uint64{1, 2, 3}, SweepSeeds: []uint64{1, 2, 3}, SweepRatios: train.Sweep,
+		Seeds: []uint64{1, 2, 3}, SweepSeeds: []uint64{1}, SweepRatios: train.Sweep, // the sweep: 24 runs, as calibrated
 		ReconSteps: 1000, ReconImages: 70, ReconNorms: recon.PaperNorms,
 		EvalPerClass: 20, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 4000, TrainPerSession: 1500, TestImages: 75,
