@@ -118,36 +118,47 @@ const (
 	ScopeReadout        = "readout"
 )
 
-// sharedEnd is the index in cfgE just after conv3_1.
-var sharedEnd = func() int {
-	convs := 0
-	for i, v := range cfgE {
-		if v != pool {
-			convs++
-			if convs == 5 { // conv1_1, conv1_2, conv2_1, conv2_2, conv3_1
-				return i + 1
-			}
-		}
-	}
-	panic("cfgE has no conv3_1")
-}()
-
-func runLayers(ctx *context.Context, cfg VGGConfig, x *Node, from, to int) *Node {
-	stage, conv, pools := 1, 1, 0
+// convNames names cfgE's entries as torchvision's features do in the paper's terms: "conv<stage>_<n>" for a
+// convolution, "" for a pooling layer.
+var convNames = func() []string {
+	names := make([]string, len(cfgE))
+	stage, conv := 1, 1
 	for i, v := range cfgE {
 		if v == pool {
-			pools++
 			stage++
 			conv = 1
-			if i >= from && i < to {
+			continue
+		}
+		names[i] = fmt.Sprintf("conv%d_%d", stage, conv)
+		conv++
+	}
+	return names
+}()
+
+// layerEnd is the index in cfgE just after the named convolution, or −1.
+func layerEnd(layer string) int {
+	for i, n := range convNames {
+		if n != "" && n == layer {
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// sharedEnd is the index in cfgE just after conv3_1.
+var sharedEnd = layerEnd("conv3_1")
+
+func runLayers(ctx *context.Context, cfg VGGConfig, x *Node, from, to int) *Node {
+	for i, v := range cfgE[:to] {
+		if v == pool {
+			if i >= from {
 				x = MaxPool(x).Window(2).Done()
 			}
 			continue
 		}
-		if i >= from && i < to {
-			x = ConvBNReLU(ctx.In(fmt.Sprintf("conv%d_%d", stage, conv)), x, cfg.Width(v))
+		if i >= from {
+			x = ConvBNReLU(ctx.In(convNames[i]), x, cfg.Width(v))
 		}
-		conv++
 	}
 	return x
 }
@@ -178,15 +189,10 @@ func CrossEntropy(logits, labels *Node) *Node {
 // LayerNames lists the convolutional layers in order (conv1_1 … conv5_4): the layers a reconstruction can target.
 func LayerNames() []string {
 	var names []string
-	stage, conv := 1, 1
-	for _, v := range cfgE {
-		if v == pool {
-			stage++
-			conv = 1
-			continue
+	for _, n := range convNames {
+		if n != "" {
+			names = append(names, n)
 		}
-		names = append(names, fmt.Sprintf("conv%d_%d", stage, conv))
-		conv++
 	}
 	return names
 }
@@ -195,19 +201,7 @@ func LayerNames() []string {
 // with the variables of Classifier: the shared block's under ScopeShared, later layers' under ScopeClassification.
 // Section 4 reconstructs images from these activations (conv3_1, the shared block's output, by default).
 func Features(ctx *context.Context, cfg VGGConfig, x *Node, layer string) (*Node, error) {
-	end := -1
-	stage, conv := 1, 1
-	for i, v := range cfgE {
-		if v == pool {
-			stage++
-			conv = 1
-			continue
-		}
-		if fmt.Sprintf("conv%d_%d", stage, conv) == layer {
-			end = i + 1
-		}
-		conv++
-	}
+	end := layerEnd(layer)
 	if end < 0 {
 		return nil, fmt.Errorf("layer %q: want one of %v", layer, LayerNames())
 	}
