@@ -222,9 +222,9 @@ func (r *Runner) Reproduce(only []string) error {
 			started++
 			running[next.ID] = true
 			r.logf("[%d/%d] %s (%s)\n", started, len(todo), next.ID, next.State)
-			go func(s StageStatus, n int) {
+			go func(s StageStatus) {
 				results <- result{s.ID, r.runStage(s, keys, jobs > 1)}
-			}(*next, started)
+			}(*next)
 		}
 		if len(running) == 0 {
 			break // an error stopped new stages and the running ones have finished
