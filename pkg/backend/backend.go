@@ -4,8 +4,11 @@
 // computations through GoMLX, on one of two backends:
 //
 //   - "cpu" (the default): GoMLX's pure-Go backend ("go", package simplego) wrapped by this package's compatibility
-//     layer (cpu.go), which adds the ops that training needs and lowers convolutions to matrix products. It needs no
-//     C library and no plugin. "cpu:nativeconv" keeps the pure-Go convolution (for side-by-side benchmarks), and
+//     layer (cpu.go), which adds the ops that training needs and runs every convolution as im2col + one OpenBLAS
+//     matrix product between pure-Go graph segments (recorder.go, kernel_conv.go). It needs no plugin; it links
+//     OpenBLAS (Debian's libopenblas-dev) when built with cgo, and falls back to gonum's pure-Go BLAS when built
+//     without cgo or with -tags noopenblas. "cpu:lowered" lowers the convolutions to im2col + DotGeneral inside the
+//     pure-Go graph instead, "cpu:nativeconv" keeps the pure-Go convolution (both for side-by-side benchmarks), and
 //     "go" is the pure-Go backend unwrapped.
 //   - "xla:cuda" or "xla:/absolute/path/to/pjrt_plugin.so": GoMLX's XLA backend through a PJRT plugin, for GPUs.
 //
@@ -37,7 +40,8 @@ const Default = "cpu"
 // Options describes the accepted configuration strings, for help texts and error messages.
 func Options() []string {
 	opts := []string{
-		"cpu  (default: GoMLX's pure-Go backend with the project's compatibility layer; no plugin needed)",
+		"cpu  (default: GoMLX's pure-Go backend with the project's compatibility layer and " + blasName + " convolutions; no plugin needed)",
+		"cpu:lowered   (the same with convolutions as im2col + DotGeneral inside the pure-Go graph, for benchmarks)",
 		"cpu:nativeconv   (the same with the pure-Go backend's own convolution, for benchmarks)",
 		"go   (GoMLX's pure-Go backend, unwrapped: cannot differentiate convolutions)",
 	}
@@ -85,8 +89,10 @@ func New(config string) (b backends.Backend, err error) {
 
 	switch name {
 	case "cpu":
-		if arg != "" && arg != "nativeconv" {
-			return nil, fail("the cpu backend takes no argument but nativeconv (got %q)", arg)
+		modes := map[string]convMode{"": convKernels, "lowered": convLowered, "nativeconv": convNative}
+		mode, ok := modes[arg]
+		if !ok {
+			return nil, fail("the cpu backend takes no argument, lowered or nativeconv (got %q)", arg)
 		}
 		// Ops run one after another, each using every core: with ops run in parallel, the pure-Go backend's worker
 		// pool deadlocks when several matrix products wait for workers held by other ops (seen with GoMLX v0.26).
@@ -94,7 +100,7 @@ func New(config string) (b backends.Backend, err error) {
 		if err != nil {
 			return nil, fail("%v", err)
 		}
-		return newCPU(inner, arg == "nativeconv"), nil
+		return newCPU(inner, mode), nil
 	case "go", "simplego":
 		b, err = backends.NewWithConfig("go" + suffix(arg))
 		if err != nil {

@@ -33,18 +33,34 @@ import (
 // DynamicSlice/DynamicUpdateSlice and FFT stay unsupported: nothing in this project uses them.
 type cpuBackend struct {
 	backends.Backend
-	nativeConv bool // keep the pure-Go backend's own convolution (for side-by-side benchmarks)
+	conv convMode
 }
 
-func newCPU(inner backends.Backend, nativeConv bool) backends.Backend {
-	return &cpuBackend{Backend: inner, nativeConv: nativeConv}
+// convMode says how the cpu backend runs convolutions.
+type convMode int
+
+const (
+	// convKernels: the default. Graphs are recorded and cut into pure-Go segments and convolution kernels
+	// (recorder.go, kernel_conv.go): im2col and one BLAS matrix product per convolution.
+	convKernels convMode = iota
+	// convLowered: convolutions lowered to im2col + DotGeneral inside the pure-Go graph ("cpu:lowered").
+	convLowered
+	// convNative: the pure-Go backend's own convolution ("cpu:nativeconv"), for side-by-side benchmarks.
+	convNative
+)
+
+func newCPU(inner backends.Backend, conv convMode) backends.Backend {
+	return &cpuBackend{Backend: inner, conv: conv}
 }
 
 func (b *cpuBackend) Name() string {
-	if b.nativeConv {
+	switch b.conv {
+	case convNative:
 		return "cpu-nativeconv (SimpleGo + cotrain compatibility layer, native convolution)"
+	case convLowered:
+		return "cpu-lowered (SimpleGo + cotrain compatibility layer, convolutions as im2col + DotGeneral in the graph)"
 	}
-	return "cpu (SimpleGo + cotrain compatibility layer)"
+	return "cpu (SimpleGo + cotrain compatibility layer, convolutions as im2col + " + blasName + " kernels)"
 }
 
 func (b *cpuBackend) String() string { return b.Name() }
@@ -63,12 +79,18 @@ func (b *cpuBackend) Capabilities() backends.Capabilities {
 }
 
 func (b *cpuBackend) Builder(name string) backends.Builder {
-	return &cpuBuilder{Builder: b.Backend.Builder(name), nativeConv: b.nativeConv}
+	if b.conv == convKernels {
+		rec := newRecorder(b.Backend, name)
+		return &cpuBuilder{Builder: rec, rec: rec, conv: b.conv}
+	}
+	return &cpuBuilder{Builder: b.Backend.Builder(name), conv: b.conv}
 }
 
+// cpuBuilder adds the missing operations on top of either the pure-Go builder or, by default, the recording builder.
 type cpuBuilder struct {
 	backends.Builder
-	nativeConv bool
+	rec  *recorder // the recording builder, when convolutions run as kernels
+	conv convMode
 }
 
 func (b *cpuBuilder) shape(op backends.Op) shapes.Shape {
@@ -348,11 +370,25 @@ func (b *cpuBuilder) ConvGeneral(input, kernel backends.Op, axes backends.Convol
 	if paddings == nil {
 		paddings = make([][2]int, rank)
 	}
-	if b.nativeConv || max(channelGroupCount, 1) > 1 || max(batchGroupCount, 1) > 1 {
+	grouped := max(channelGroupCount, 1) > 1 || max(batchGroupCount, 1) > 1
+	inShape, kShape := b.shape(input), b.shape(kernel)
+	if b.conv == convKernels && !grouped && (inShape.DType == dtypes.Float32 || inShape.DType == dtypes.Float64) {
+		k := &convKernel{axes: axes.Clone(), strides: strides, paddings: slices.Clone(paddings),
+			inputDilations: inputDilations, kernelDilations: kernelDilations, in: inShape, kern: kShape}
+		op, err := b.rec.recordKernel("ConvGeneral", []backends.Op{input, kernel}, k,
+			func(sb backends.Builder, in []backends.Op) (backends.Op, error) {
+				return sb.ConvGeneral(in[0], in[1], axes, strides, paddings, inputDilations, kernelDilations, 1, 1)
+			})
+		if err != nil {
+			return nil, err
+		}
+		k.out = b.shape(op)
+		return op, nil
+	}
+	if b.conv == convNative || grouped {
 		return b.Builder.ConvGeneral(input, kernel, axes, strides, paddings, inputDilations, kernelDilations,
 			channelGroupCount, batchGroupCount)
 	}
-	inShape, kShape := b.shape(input), b.shape(kernel)
 	// Canonical layouts: input [B, S…, C], kernel [K…, Cin, Cout].
 	inPerm := append(append([]int{axes.InputBatch}, axes.InputSpatial...), axes.InputChannels)
 	x, err := b.transposeIfNeeded(input, inPerm)

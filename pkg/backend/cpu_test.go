@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/core/tensors/images"
 
 	"github.com/robustvision/cotrain/pkg/models"
 )
@@ -184,10 +185,14 @@ func TestActivationAndLossGradients(t *testing.T) {
 	}, []*tensors.Tensor{y})
 }
 
-// The lowered convolution equals the native one on random shapes, strides, paddings and dilations.
-func TestLoweredConvolutionMatchesNative(t *testing.T) {
-	lowered, native := cpu(t), must(New("cpu:nativeconv"))
+// The convolution kernels (the default) and the lowered convolution equal the native one on random shapes, strides,
+// paddings, dilations and both channel layouts, forward and both gradients (which run the transposed and the
+// kernel-gradient convolutions), in float64 and float32.
+func TestConvolutionModesMatchNative(t *testing.T) {
+	modes := map[string]backends.Backend{"kernels": cpu(t), "lowered": must(New("cpu:lowered"))}
+	native := must(New("cpu:nativeconv"))
 	rng := rand.New(rand.NewPCG(11, 12))
+	compared := map[int]int{} // trials compared, by number of outputs (1: forward only, 3: with gradients)
 	for trial := range 24 {
 		h := 4 + rng.IntN(8)
 		k := 1 + rng.IntN(3)
@@ -200,35 +205,69 @@ func TestLoweredConvolutionMatchesNative(t *testing.T) {
 		if (h-1)*inDil+1+pad[0]+pad[1] < (k-1)*dil+1 {
 			continue
 		}
-		x, kern := randTensor(rng, batch, h, h+1, cin), randTensor(rng, k, k, cin, cout)
+		channelsFirst := trial%3 == 2
+		xDims, kDims := []int{batch, h, h + 1, cin}, []int{k, k, cin, cout}
+		if channelsFirst { // kernel [Cout, Cin, k, k] in GoMLX's channels-first layout
+			xDims, kDims = []int{batch, cin, h, h + 1}, []int{cout, cin, k, k}
+		}
+		x, kern := randTensor(rng, xDims...), randTensor(rng, kDims...)
 		for _, f32 := range []bool{false, true} {
-			build := func(x, kern *Node) *Node {
+			conv := func(x, kern *Node) *Node {
 				if f32 {
 					x, kern = ConvertDType(x, dtypes.Float32), ConvertDType(kern, dtypes.Float32)
 				}
-				return ConvertDType(Convolve(x, kern).StridePerAxis(stride, stride).PaddingPerDim([][2]int{pad, pad}).
-					DilationPerAxis(dil, dil).InputDilationPerAxis(inDil, inDil).Done(), dtypes.Float64)
+				c := Convolve(x, kern).StridePerAxis(stride, stride).PaddingPerDim([][2]int{pad, pad}).
+					DilationPerAxis(dil, dil)
+				if inDil > 1 { // GoMLX differentiates no convolution that has input dilations set
+					c = c.InputDilationPerAxis(inDil, inDil)
+				}
+				if channelsFirst {
+					c = c.ChannelsAxis(images.ChannelsFirst)
+				}
+				return ConvertDType(c.Done(), dtypes.Float64)
 			}
-			a := tensors.MustCopyFlatData[float64](MustNewExec(lowered, build).MustExec(x, kern)[0])
+			// Forward output, and the gradients of a random projection of it.
+			build := func(x, kern *Node) []*Node {
+				y := conv(x, kern)
+				if inDil > 1 || dil > 1 || pad[0] >= k || pad[1] >= k { // outside what GoMLX differentiates
+					return []*Node{y}
+				}
+				w := Iota(y.Graph(), y.Shape(), -1)
+				loss := ReduceAllSum(Mul(y, Cos(w)))
+				g := Gradient(loss, x, kern)
+				return []*Node{y, g[0], g[1]}
+			}
 			clone := func(t *tensors.Tensor) *tensors.Tensor { // a tensor belongs to one backend instance
 				return tensors.FromFlatDataAndDimensions(tensors.MustCopyFlatData[float64](t), t.Shape().Dimensions...)
 			}
-			bb := tensors.MustCopyFlatData[float64](MustNewExec(native, build).MustExec(clone(x), clone(kern))[0])
-			if len(a) != len(bb) {
-				t.Fatalf("trial %d: sizes %d vs %d", trial, len(a), len(bb))
-			}
+			want := MustNewExec(native, build).MustExec(clone(x), clone(kern))
 			tol := 1e-10
 			if f32 {
 				tol = 1e-4
 			}
-			for i := range a {
-				if math.Abs(a[i]-bb[i]) > tol*math.Max(1, math.Abs(bb[i])) {
-					t.Fatalf("trial %d (h %d k %d stride %d dil %d inDil %d pad %v float32 %v): element %d: lowered %v, native %v",
-						trial, h, k, stride, dil, inDil, pad, f32, i, a[i], bb[i])
+			compared[len(want)]++
+			for name, b := range modes {
+				got := MustNewExec(b, build).MustExec(clone(x), clone(kern))
+				for j, what := range []string{"output", "input gradient", "kernel gradient"}[:len(want)] {
+					a := tensors.MustCopyFlatData[float64](got[j])
+					bb := tensors.MustCopyFlatData[float64](want[j])
+					if len(a) != len(bb) {
+						t.Fatalf("trial %d %s %s: sizes %d vs %d", trial, name, what, len(a), len(bb))
+					}
+					for i := range a {
+						if math.Abs(a[i]-bb[i]) > tol*math.Max(1, math.Abs(bb[i])) {
+							t.Fatalf("trial %d %s %s (h %d k %d stride %d dil %d inDil %d pad %v channels-first %v float32 %v): element %d: %v, native %v",
+								trial, name, what, h, k, stride, dil, inDil, pad, channelsFirst, f32, i, a[i], bb[i])
+						}
+					}
 				}
 			}
 		}
 	}
+	if compared[1] < 4 || compared[3] < 8 {
+		t.Errorf("too few cases compared: %v", compared)
+	}
+	t.Logf("compared (by outputs): %v", compared)
 }
 
 func TestPadAndReverse(t *testing.T) {

@@ -1,0 +1,323 @@
+package backend
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// convKernel executes one ConvGeneral (no feature or batch groups) as im2col + one BLAS matrix product.
+//
+// It serves the forward convolutions and both convolutions of their gradients, so it handles any axes layout,
+// strides, paddings (negative too), input dilations and kernel dilations: output position o and kernel position k
+// read the dilated, padded input at o·stride + k·kernelDilation − paddingLow, which is an input element when it falls
+// on a multiple of the input dilation inside the input, and zero otherwise. The patches [batch·outputs, kernel·Cin]
+// are gathered in parallel (contiguous copies when channels are the input's last axis), multiplied by the kernel as a
+// [kernel·Cin, Cout] matrix, and the product is written straight into the output when the output is laid out
+// [batch, spatial…, channels] (scattered otherwise).
+type convKernel struct {
+	axes            backends.ConvolveAxesConfig
+	strides         []int
+	paddings        [][2]int
+	inputDilations  []int
+	kernelDilations []int
+	in, kern, out   shapes.Shape
+}
+
+func (c *convKernel) execute(b backends.Backend, inputs []backends.Buffer) (backends.Buffer, error) {
+	x, err := b.BufferData(inputs[0])
+	if err != nil {
+		return nil, err
+	}
+	k, err := b.BufferData(inputs[1])
+	if err != nil {
+		return nil, err
+	}
+	buf, out, err := b.NewSharedBuffer(0, c.out)
+	if err != nil {
+		return nil, err
+	}
+	switch x := x.(type) {
+	case []float32:
+		convolve(c, x, k.([]float32), out.([]float32), gemm32)
+	case []float64:
+		convolve(c, x, k.([]float64), out.([]float64), gemm64)
+	default:
+		_ = b.BufferFinalize(buf)
+		return nil, fmt.Errorf("cpu backend: convolution kernel: unsupported dtype %s", c.in.DType)
+	}
+	return buf, nil
+}
+
+// rowMajorStrides returns the element strides of each axis of a row-major array.
+func rowMajorStrides(dims []int) []int {
+	s := make([]int, len(dims))
+	acc := 1
+	for i := len(dims) - 1; i >= 0; i-- {
+		s[i] = acc
+		acc *= dims[i]
+	}
+	return s
+}
+
+// scratch recycles the patch and product matrices between executions.
+var scratch32, scratch64 sync.Pool
+
+func getScratch[T float32 | float64](n int) *[]T {
+	var p any
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		p = scratch32.Get()
+	} else {
+		p = scratch64.Get()
+	}
+	if s, ok := p.(*[]T); ok && cap(*s) >= n {
+		*s = (*s)[:n]
+		return s
+	}
+	s := make([]T, n)
+	return &s
+}
+
+func putScratch[T float32 | float64](s *[]T) {
+	var zero T
+	if _, ok := any(zero).(float32); ok {
+		scratch32.Put(s)
+	} else {
+		scratch64.Put(s)
+	}
+}
+
+func convolve[T float32 | float64](c *convKernel, x, kern, out []T, gemm func(m, n, k int, a, b, c []T)) {
+	ax := c.axes
+	rank := len(ax.InputSpatial)
+	inDims, kDims, outDims := c.in.Dimensions, c.kern.Dimensions, c.out.Dimensions
+	inStr, kStr, outStr := rowMajorStrides(inDims), rowMajorStrides(kDims), rowMajorStrides(outDims)
+	batch, cin, cout := inDims[ax.InputBatch], inDims[ax.InputChannels], kDims[ax.KernelOutputChannels]
+	ksz, osz := make([]int, rank), make([]int, rank)
+	numK, numO := 1, 1
+	for d := range rank {
+		ksz[d], osz[d] = kDims[ax.KernelSpatial[d]], outDims[ax.OutputSpatial[d]]
+		numK *= ksz[d]
+		numO *= osz[d]
+	}
+	// The input's element strides; an input whose channels are not contiguous (the kernel-gradient convolutions,
+	// whose "channels" are the batch) is first copied to [batch, spatial…, channels], so that every patch row is
+	// gathered with contiguous copies.
+	sB, sC := inStr[ax.InputBatch], inStr[ax.InputChannels]
+	spatialStr := make([]int, rank)
+	for d := range rank {
+		spatialStr[d] = inStr[ax.InputSpatial[d]]
+	}
+	if sC != 1 && cin > 1 {
+		perm := append(append([]int{ax.InputBatch}, ax.InputSpatial...), ax.InputChannels)
+		tp := getScratch[T](len(x))
+		defer putScratch(tp)
+		transposeInto(*tp, x, inDims, perm)
+		x = *tp
+		permDims := make([]int, len(perm))
+		for i, a := range perm {
+			permDims[i] = inDims[a]
+		}
+		ps := rowMajorStrides(permDims)
+		sB, sC = ps[0], 1
+		copy(spatialStr, ps[1:rank+1])
+	}
+	// offsets[d][o·ksz[d]+k]: the input offset along spatial axis d read by output o and kernel position k, or −1.
+	offsets := make([][]int, rank)
+	for d := range rank {
+		offsets[d] = make([]int, osz[d]*ksz[d])
+		for o := range osz[d] {
+			for k := range ksz[d] {
+				pos := o*c.strides[d] + k*c.kernelDilations[d] - c.paddings[d][0]
+				off := -1
+				if pos >= 0 && pos%c.inputDilations[d] == 0 {
+					if p := pos / c.inputDilations[d]; p < inDims[ax.InputSpatial[d]] {
+						off = p * spatialStr[d]
+					}
+				}
+				offsets[d][o*ksz[d]+k] = off
+			}
+		}
+	}
+	m, kk, n := batch*numO, numK*cin, cout
+	patchesP := getScratch[T](m * kk)
+	defer putScratch(patchesP)
+	patches := *patchesP
+
+	// Gather the patches, rows split among the cores.
+	workers := min(runtime.GOMAXPROCS(0), max(1, m/64))
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := m*w/workers, m*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			oIdx, kIdx := make([]int, rank), make([]int, rank)
+			for row := lo; row < hi; row++ {
+				b, rest := row/numO, row%numO
+				for d := rank - 1; d >= 0; d-- {
+					oIdx[d], rest = rest%osz[d], rest/osz[d]
+				}
+				dst := patches[row*kk : (row+1)*kk]
+				clear(kIdx)
+				for kp := range numK {
+					off, ok := b*sB, true
+					for d := range rank {
+						t := offsets[d][oIdx[d]*ksz[d]+kIdx[d]]
+						if t < 0 {
+							ok = false
+							break
+						}
+						off += t
+					}
+					seg := dst[kp*cin : (kp+1)*cin]
+					switch {
+					case !ok:
+						clear(seg)
+					case sC == 1:
+						copy(seg, x[off:off+cin])
+					default:
+						for ci := range seg {
+							seg[ci] = x[off+ci*sC]
+						}
+					}
+					for d := rank - 1; d >= 0; d-- { // next kernel position
+						if kIdx[d]++; kIdx[d] < ksz[d] {
+							break
+						}
+						kIdx[d] = 0
+					}
+				}
+			}
+		}()
+	}
+
+	// The kernel as a [numK·Cin, Cout] matrix, in the patches' (kernel position, channel) order.
+	weightsP := getScratch[T](kk * n)
+	defer putScratch(weightsP)
+	weights := *weightsP
+	kIdx := make([]int, rank)
+	for kp := range numK {
+		base := 0
+		for d := range rank {
+			base += kIdx[d] * kStr[ax.KernelSpatial[d]]
+		}
+		for ci := range cin {
+			row := weights[(kp*cin+ci)*n : (kp*cin+ci+1)*n]
+			at := base + ci*kStr[ax.KernelInputChannels]
+			for co := range row {
+				row[co] = kern[at+co*kStr[ax.KernelOutputChannels]]
+			}
+		}
+		for d := rank - 1; d >= 0; d-- {
+			if kIdx[d]++; kIdx[d] < ksz[d] {
+				break
+			}
+			kIdx[d] = 0
+		}
+	}
+	wg.Wait()
+
+	// Output laid out [batch, spatial…, channels] in that order: the product is the output.
+	direct := ax.OutputBatch == 0 && ax.OutputChannels == rank+1
+	for d := range rank {
+		direct = direct && ax.OutputSpatial[d] == d+1
+	}
+	if direct {
+		gemm(m, n, kk, patches, weights, out)
+		return
+	}
+	productP := getScratch[T](m * n)
+	defer putScratch(productP)
+	product := *productP
+	gemm(m, n, kk, patches, weights, product)
+	oIdx := make([]int, rank)
+	for row := range m {
+		b, rest := row/numO, row%numO
+		base := b * outStr[ax.OutputBatch]
+		for d := rank - 1; d >= 0; d-- {
+			oIdx[d], rest = rest%osz[d], rest/osz[d]
+			base += oIdx[d] * outStr[ax.OutputSpatial[d]]
+		}
+		src := product[row*n : (row+1)*n]
+		sOut := outStr[ax.OutputChannels]
+		for co, v := range src {
+			out[base+co*sOut] = v
+		}
+	}
+}
+
+// parallelGemm sets c = a × b (row-major a [m, k], b [k, n], c [m, n]) with one single-threaded gemm call per core,
+// each on a band of rows (or, for products with few rows, a band of columns).
+func parallelGemm[T float32 | float64](m, n, k int, a, b, c []T, gemm func(m, n, k int, a, b, c []T)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers == 1 || m*n*k < 1<<16 {
+		gemm(m, n, k, a, b, c)
+		return
+	}
+	var wg sync.WaitGroup
+	if m >= 8*workers {
+		for w := range workers {
+			lo, hi := m*w/workers, m*(w+1)/workers
+			wg.Go(func() { gemm(hi-lo, n, k, a[lo*k:hi*k], b, c[lo*n:hi*n]) })
+		}
+		wg.Wait()
+		return
+	}
+	// Few rows (the kernel-gradient convolutions): split the columns; each band is a strided view of b and c, so
+	// it goes through a contiguous copy.
+	if n < 2*workers {
+		gemm(m, n, k, a, b, c)
+		return
+	}
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() {
+			nb := hi - lo
+			bb, cc := make([]T, k*nb), make([]T, m*nb)
+			for i := range k {
+				copy(bb[i*nb:(i+1)*nb], b[i*n+lo:i*n+hi])
+			}
+			gemm(m, nb, k, a, bb, cc)
+			for i := range m {
+				copy(c[i*n+lo:i*n+hi], cc[i*nb:(i+1)*nb])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// transposeInto writes x (row-major with dimensions dims) into dst with its axes permuted: dst's axis i is x's axis
+// perm[i].
+func transposeInto[T float32 | float64](dst, x []T, dims, perm []int) {
+	rank := len(dims)
+	str := rowMajorStrides(dims)
+	pDims, pStr := make([]int, rank), make([]int, rank)
+	for i, a := range perm {
+		pDims[i], pStr[i] = dims[a], str[a]
+	}
+	inner := pDims[rank-1]
+	outer := len(x) / max(inner, 1)
+	idx := make([]int, rank-1)
+	for row := range outer {
+		base := 0
+		for d := range rank - 1 {
+			base += idx[d] * pStr[d]
+		}
+		out := dst[row*inner : (row+1)*inner]
+		step := pStr[rank-1]
+		for i := range out {
+			out[i] = x[base+i*step]
+		}
+		for d := rank - 2; d >= 0; d-- {
+			if idx[d]++; idx[d] < pDims[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+}
