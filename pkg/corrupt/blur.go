@@ -79,7 +79,10 @@ func disk(radius, aliasBlur float64) [][]float32 {
 // defocusBlur convolves each channel of x/255 with the anti-aliased disk.
 func defocusBlur(img Image, sev int, p Preset, _ *rand.Rand) Image {
 	c := defocusC[p][sev-1]
-	return filter2D(toFloat(img, 255), disk(c[0], c[1])).toImage(255)
+	f := toFloat(img, 255)
+	out := filter2D(f, disk(c[0], c[1]))
+	f.release()
+	return out.toImage(255)
 }
 
 // glassBlur blurs, copies each pixel from a random neighbour (the reference's tuple "swap" on NumPy views sets
@@ -87,7 +90,9 @@ func defocusBlur(img Image, sev int, p Preset, _ *rand.Rand) Image {
 func glassBlur(img Image, sev int, p Preset, rng *rand.Rand) Image {
 	c := glassC[p][sev-1]
 	sigma, delta, iters := c[0], int(c[1]), int(c[2])
-	x := gaussianFilter(toFloat(img, 255), sigma, 4, nearest).toImage(255)
+	f := toFloat(img, 255)
+	x := gaussianFilter(f, sigma, 4, nearest).toImage(255)
+	f.release()
 	h, w, ch := x.H, x.W, x.C
 	for range iters {
 		for yy := h - delta; yy > delta; yy-- {
@@ -100,14 +105,18 @@ func glassBlur(img Image, sev int, p Preset, rng *rand.Rand) Image {
 			}
 		}
 	}
-	return gaussianFilter(toFloat(x, 255), sigma, 4, nearest).toImage(255)
+	f = toFloat(x, 255)
+	defer f.release()
+	return gaussianFilter(f, sigma, 4, nearest).toImage(255)
 }
 
 // motionBlur blurs along a random direction (uniform in ±45°) with the one-sided Gaussian kernel, on the 0…255 scale.
 func motionBlur(img Image, sev int, p Preset, rng *rand.Rand) Image {
 	c := motionC[p][sev-1]
 	angle := rng.Float64()*90 - 45
-	return motionBlurField(toFloat(img, 1), c[0], c[1], angle).toImage(1)
+	f := toFloat(img, 1)
+	defer f.release()
+	return motionBlurField(f, c[0], c[1], angle).toImage(1)
 }
 
 // zoomFactors is numpy.arange(start, stop, step).
@@ -132,5 +141,6 @@ func zoomBlur(img Image, sev int, p Preset, _ *rand.Rand) Image {
 	for i := range out.v {
 		out.v[i] = (f.v[i] + out.v[i]) / n
 	}
+	f.release()
 	return out.toImage(255)
 }

@@ -498,3 +498,35 @@ func TestCorrelate2DMatchesDirect(t *testing.T) {
 		}
 	}
 }
+
+// The separable Gaussian filter equals a direct double sum over the 2-D Gaussian kernel under every boundary mode, on
+// an image smaller than the kernel's reach in one axis.
+func TestGaussianFilterMatchesDirect(t *testing.T) {
+	f := toFloat(testImage(9, 13, 5), 255)
+	for _, b := range []boundary{nearest, reflect, mirror, constant} {
+		for _, sigma := range []float64{0.7, 1.5} {
+			k := gaussianKernel1D(sigma, 4)
+			r := len(k) / 2
+			got := gaussianFilter(f, sigma, 4, b)
+			for y := range f.h {
+				for x := range f.w {
+					for ch := range f.c {
+						var want float64
+						for i := -r; i <= r; i++ {
+							for j := -r; j <= r; j++ {
+								yy, xx := b.index(y+i, f.h), b.index(x+j, f.w)
+								if yy < 0 || xx < 0 {
+									continue
+								}
+								want += float64(k[r+i]) * float64(k[r+j]) * float64(f.v[(yy*f.w+xx)*f.c+ch])
+							}
+						}
+						if g := got.v[(y*f.w+x)*f.c+ch]; math.Abs(float64(g)-want) > 1e-5 {
+							t.Fatalf("boundary %d σ %.1f at (%d, %d, %d): %v, want %v", b, sigma, y, x, ch, g, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

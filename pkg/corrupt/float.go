@@ -3,6 +3,7 @@ package corrupt
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 )
 
 // fimage is a float32 image in [0,1] (or 0…255 where a corruption works on that scale), HWC layout.
@@ -11,7 +12,30 @@ type fimage struct {
 	v       []float32
 }
 
-func newF(h, w, c int) fimage { return fimage{h, w, c, make([]float32, h*w*c)} }
+func newF(h, w, c int) fimage { return fimage{h, w, c, floats(h * w * c)} }
+
+// floatPool recycles the storage of intermediate float images: without it, corrupting a 64×64 RGB image allocates
+// about 80 kB, and on two cores the garbage collector then takes a tenth of the time.
+var floatPool sync.Pool // of *[]float32
+
+// floats returns a zeroed slice of n values, recycled when possible.
+func floats(n int) []float32 {
+	if p, ok := floatPool.Get().(*[]float32); ok && cap(*p) >= n {
+		v := (*p)[:n]
+		clear(v)
+		return v
+	}
+	return make([]float32, n)
+}
+
+// recycle returns v's storage to the pool; v must not be used afterwards.
+func recycle(v []float32) {
+	v = v[:0]
+	floatPool.Put(&v)
+}
+
+// release recycles f's storage; f must not be used afterwards.
+func (f fimage) release() { recycle(f.v) }
 
 // unitLevels[p] = p/255 and rawLevels[p] = p as float32: the two scalings toFloat uses, by table lookup.
 var unitLevels, rawLevels = func() (u, r [256]float32) {
@@ -44,16 +68,21 @@ func toFloat(m Image, scale float32) fimage {
 }
 
 // toImage clips to [0, 1] (or [0, 255] for scale 1), multiplies by 255 (scale 255) and truncates to 8 bits, as
-// imagecorruptions' `np.uint8(np.clip(x, 0, 1) * 255)`.
+// imagecorruptions' `np.uint8(np.clip(x, 0, 1) * 255)`. It is f's last use: f's storage is recycled.
 func (f fimage) toImage(scale float32) Image {
+	defer f.release()
 	m := NewImage(f.h, f.w, f.c)
 	hi := 255 / scale
 	pix := m.Pix[:len(f.v)]
 	for i, v := range f.v {
-		if v != v { // NaN
-			v = 0
+		switch {
+		case v > 0 && v < hi: // false for NaN
+			pix[i] = uint8(v * scale)
+		case v >= hi:
+			pix[i] = uint8(hi * scale)
+		default: // below 0, or NaN
+			pix[i] = 0
 		}
-		pix[i] = uint8(min(max(v, 0), hi) * scale)
 	}
 	return m
 }
@@ -127,10 +156,12 @@ func gaussianKernel1D(sigma, truncate float64) []float32 {
 	return out
 }
 
-// padded returns channel ch of f as a (h+2·ry)×(w+2·rx) plane extended by the boundary mode b (zeros for constant).
-func padded(f fimage, ch, ry, rx int, b boundary) (plane []float32, stride int) {
+// padded returns f extended by ry rows and rx columns on each side under the boundary mode b (zeros for constant),
+// channels interleaved as in f; stride is the padded row length in pixels.
+func padded(f fimage, ry, rx int, b boundary) (plane []float32, stride int) {
 	stride = f.w + 2*rx
-	plane = make([]float32, (f.h+2*ry)*stride)
+	c := f.c
+	plane = floats((f.h + 2*ry) * stride * c)
 	cols := make([]int, stride)
 	for x := range stride {
 		cols[x] = b.index(x-rx, f.w)
@@ -140,11 +171,15 @@ func padded(f fimage, ch, ry, rx int, b boundary) (plane []float32, stride int) 
 		if yy < 0 {
 			continue
 		}
-		row := plane[y*stride : (y+1)*stride]
-		src := yy * f.w
-		for x, xx := range cols {
-			if xx >= 0 {
-				row[x] = f.v[(src+xx)*f.c+ch]
+		row := plane[y*stride*c : (y+1)*stride*c]
+		src := f.v[yy*f.w*c : (yy+1)*f.w*c]
+		copy(row[rx*c:], src) // the inside, then the borders
+		for x := 0; x < rx; x++ {
+			if xx := cols[x]; xx >= 0 {
+				copy(row[x*c:(x+1)*c], src[xx*c:(xx+1)*c])
+			}
+			if xx := cols[stride-1-x]; xx >= 0 {
+				copy(row[(stride-1-x)*c:(stride-x)*c], src[xx*c:(xx+1)*c])
 			}
 		}
 	}
@@ -173,115 +208,116 @@ func correlate1D(f fimage, k []float32, axis int, b boundary) fimage {
 }
 
 // correlate2D correlates every channel of f with kernel k (anchored at its centre) under boundary mode b. Rows and
-// columns of k that are entirely zero are skipped; the inner loop runs along image rows.
+// columns of k that are entirely zero are skipped; the inner loops run along whole interleaved image rows (all
+// channels at once), so a shift by j pixels is a shift by j·c values.
 func correlate2D(f fimage, k [][]float32, b boundary) fimage {
 	kh, kw := len(k), len(k[0])
 	ry, rx := kh/2, kw/2
+	c := f.c
 	out := newF(f.h, f.w, f.c)
-	acc := make([]float32, f.w)
 	symmetric := isSymmetric(k)
 	diagonal := symmetric && kh == kw && isDiagonalSymmetric(k)
+	plane, stride := padded(f, ry, rx, b)
+	defer recycle(plane)
+	rowVals := stride * c // values per padded row
 	var folds [][]float32
-	for ch := range f.c {
-		plane, stride := padded(f, ch, ry, rx, b)
-		if folds == nil {
-			folds = make([][]float32, ry+1)
-			for i := range folds {
-				folds[i] = make([]float32, stride)
-			}
+	if symmetric && rx > 0 {
+		folds = make([][]float32, ry+1)
+		for i := range folds {
+			folds[i] = make([]float32, rowVals)
 		}
-		for y := range f.h {
-			clear(acc)
-			if symmetric && rx == 0 { // a symmetric column kernel: fuse the row fold into the accumulation
-				for i := 0; i <= ry; i++ {
-					kv := k[i][0]
+	}
+	for y := range f.h {
+		acc := out.v[y*f.w*c : (y+1)*f.w*c]
+		n := len(acc)
+		if symmetric && rx == 0 { // a symmetric column kernel: fuse the row fold into the accumulation
+			for i := 0; i <= ry; i++ {
+				kv := k[i][0]
+				if kv == 0 {
+					continue
+				}
+				top := plane[(y+i)*rowVals:][:n]
+				if i < ry {
+					bottom := plane[(y+kh-1-i)*rowVals:][:n]
+					for x, t := range top {
+						acc[x] += kv * (t + bottom[x])
+					}
+				} else {
+					for x, t := range top {
+						acc[x] += kv * t
+					}
+				}
+			}
+		} else if symmetric {
+			// k[i][j] = k[kh−1−i][j] = k[i][kw−1−j]: add mirrored rows first (fold i holds rows i and kh−1−i),
+			// then mirrored columns, so each weight is multiplied once for up to four pixels; a square kernel
+			// that is also symmetric about its diagonal (k[i][j] = k[j][i], as the disk) shares one multiply
+			// between (i, j) and (j, i): up to eight pixels.
+			for i := 0; i <= ry; i++ {
+				fold := folds[i]
+				top := plane[(y+i)*rowVals : (y+i+1)*rowVals]
+				if i < ry {
+					bottom := plane[(y+kh-1-i)*rowVals : (y+kh-i)*rowVals]
+					top, bottom := top[:len(fold)], bottom[:len(fold)] // lets the compiler drop bounds checks
+					for x := range fold {
+						fold[x] = top[x] + bottom[x]
+					}
+				} else {
+					copy(fold, top)
+				}
+			}
+			for i := 0; i <= ry; i++ {
+				jStart := 0
+				if diagonal {
+					jStart = i
+				}
+				for j := jStart; j <= rx; j++ {
+					kv := k[i][j]
 					if kv == 0 {
 						continue
 					}
-					top := plane[(y+i)*stride:][:len(acc)]
-					if i < ry {
-						bottom := plane[(y+kh-1-i)*stride:][:len(acc)]
-						for x, t := range top {
-							acc[x] += kv * (t + bottom[x])
+					fi := folds[i]
+					left := fi[j*c : j*c+n]
+					switch {
+					case diagonal && i != j && j < rx:
+						right := fi[(kw-1-j)*c : (kw-1-j)*c+n]
+						up := folds[j][i*c : i*c+n]
+						down := folds[j][(kw-1-i)*c : (kw-1-i)*c+n]
+						right, up, down = right[:len(left)], up[:len(left)], down[:len(left)] // no bounds checks
+						for x, l := range left {
+							acc[x] += kv * (l + right[x] + up[x] + down[x])
 						}
-					} else {
-						for x, t := range top {
-							acc[x] += kv * t
+					case diagonal && i != j: // j is the centre column: one column of fold i
+						up := folds[j][i*c : i*c+n]
+						down := folds[j][(kw-1-i)*c : (kw-1-i)*c+n]
+						up, down = up[:len(left)], down[:len(left)]
+						for x, l := range left {
+							acc[x] += kv * (l + up[x] + down[x])
 						}
-					}
-				}
-			} else if symmetric {
-				// k[i][j] = k[kh−1−i][j] = k[i][kw−1−j]: add mirrored rows first (fold i holds rows i and kh−1−i),
-				// then mirrored columns, so each weight is multiplied once for up to four pixels; a square kernel
-				// that is also symmetric about its diagonal (k[i][j] = k[j][i], as the disk) shares one multiply
-				// between (i, j) and (j, i): up to eight pixels.
-				for i := 0; i <= ry; i++ {
-					fold := folds[i]
-					top := plane[(y+i)*stride : (y+i+1)*stride]
-					if i < ry {
-						bottom := plane[(y+kh-1-i)*stride : (y+kh-i)*stride]
-						top, bottom := top[:len(fold)], bottom[:len(fold)] // lets the compiler drop bounds checks
-						for x := range fold {
-							fold[x] = top[x] + bottom[x]
+					case j < rx:
+						right := fi[(kw-1-j)*c : (kw-1-j)*c+n][:len(left)]
+						for x, l := range left {
+							acc[x] += kv * (l + right[x])
 						}
-					} else {
-						copy(fold, top)
-					}
-				}
-				for i := 0; i <= ry; i++ {
-					jStart := 0
-					if diagonal {
-						jStart = i
-					}
-					for j := jStart; j <= rx; j++ {
-						kv := k[i][j]
-						if kv == 0 {
-							continue
-						}
-						fi := folds[i]
-						left := fi[j : j+len(acc)]
-						switch {
-						case diagonal && i != j && j < rx:
-							right := fi[kw-1-j : kw-1-j+len(acc)]
-							up := folds[j][i : i+len(acc)]
-							down := folds[j][kw-1-i : kw-1-i+len(acc)]
-							for x, l := range left {
-								acc[x] += kv * (l + right[x] + up[x] + down[x])
-							}
-						case diagonal && i != j: // j is the centre column: one column of fold i
-							up := folds[j][i : i+len(acc)]
-							down := folds[j][kw-1-i : kw-1-i+len(acc)]
-							for x, l := range left {
-								acc[x] += kv * (l + up[x] + down[x])
-							}
-						case j < rx:
-							right := fi[kw-1-j : kw-1-j+len(acc)]
-							for x, l := range left {
-								acc[x] += kv * (l + right[x])
-							}
-						default:
-							for x, l := range left {
-								acc[x] += kv * l
-							}
-						}
-					}
-				}
-			} else {
-				for i := range kh {
-					row := plane[(y+i)*stride:]
-					for j, kv := range k[i] {
-						if kv == 0 {
-							continue
-						}
-						src := row[j : j+len(acc)]
-						for x, v := range src {
-							acc[x] += kv * v
+					default:
+						for x, l := range left {
+							acc[x] += kv * l
 						}
 					}
 				}
 			}
-			for x, v := range acc {
-				out.v[(y*f.w+x)*f.c+ch] = v
+		} else {
+			for i := range kh {
+				row := plane[(y+i)*rowVals:]
+				for j, kv := range k[i] {
+					if kv == 0 {
+						continue
+					}
+					src := row[j*c : j*c+n]
+					for x, v := range src {
+						acc[x] += kv * v
+					}
+				}
 			}
 		}
 	}
@@ -527,10 +563,84 @@ func nextPow2(n int) int {
 	return p
 }
 
-// gaussianFilter is scipy.ndimage.gaussian_filter over the two spatial axes (channels filtered independently).
+// gaussianFilter is scipy.ndimage.gaussian_filter over the two spatial axes (channels filtered independently): a
+// vertical then a horizontal pass of the symmetric 1-D kernel, each over whole interleaved rows (all channels at
+// once), multiplying each weight once for the two pixels it applies to.
 func gaussianFilter(f fimage, sigma, truncate float64, b boundary) fimage {
 	k := gaussianKernel1D(sigma, truncate)
-	return correlate1D(correlate1D(f, k, 0, b), k, 1, b)
+	r := len(k) / 2
+	rowLen := f.w * f.c
+	mid := newF(f.h, f.w, f.c)
+	defer mid.release()
+	row := func(y int) []float32 { // row y under the boundary mode; nil for a constant-mode zero row
+		if yy := b.index(y, f.h); yy >= 0 {
+			return f.v[yy*rowLen : (yy+1)*rowLen]
+		}
+		return nil
+	}
+	for y := range f.h {
+		acc := mid.v[y*rowLen : (y+1)*rowLen]
+		centre := row(y)
+		kc := k[r]
+		for i, v := range centre {
+			acc[i] = kc * v
+		}
+		for i := 1; i <= r; i++ {
+			up, down, kv := row(y-i), row(y+i), k[r+i]
+			switch {
+			case up != nil && down != nil:
+				up, down = up[:len(acc)], down[:len(acc)]
+				for j := range acc {
+					acc[j] += kv * (up[j] + down[j])
+				}
+			case up != nil || down != nil:
+				src := up
+				if src == nil {
+					src = down
+				}
+				for j, v := range src[:len(acc)] {
+					acc[j] += kv * v
+				}
+			}
+		}
+	}
+	// Horizontal: each row extended by r pixels on both sides, then the same folded sum with a stride of c.
+	out := newF(f.h, f.w, f.c)
+	c := f.c
+	ext := make([]float32, (f.w+2*r)*c)
+	for y := range f.h {
+		src := mid.v[y*rowLen : (y+1)*rowLen]
+		copy(ext[r*c:], src)
+		for x := 1; x <= r; x++ {
+			left, right := b.index(-x, f.w), b.index(f.w-1+x, f.w)
+			for ch := range c {
+				var lv, rv float32
+				if left >= 0 {
+					lv = src[left*c+ch]
+				}
+				if right >= 0 {
+					rv = src[right*c+ch]
+				}
+				ext[(r-x)*c+ch] = lv
+				ext[(r+f.w-1+x)*c+ch] = rv
+			}
+		}
+		acc := out.v[y*rowLen : (y+1)*rowLen]
+		centre := ext[r*c : r*c+rowLen]
+		kc := k[r]
+		for j, v := range centre {
+			acc[j] = kc * v
+		}
+		for i := 1; i <= r; i++ {
+			kv := k[r+i]
+			lft := ext[(r-i)*c : (r-i)*c+rowLen]
+			rgt := ext[(r+i)*c : (r+i)*c+rowLen]
+			for j := range acc {
+				acc[j] += kv * (lft[j] + rgt[j])
+			}
+		}
+	}
+	return out
 }
 
 // addClippedZoom adds clippedZoom(f, z, centred) to acc without materialising the crop or the zoomed image.
@@ -556,7 +666,22 @@ func addClippedZoom(acc, f fimage, z float64, centred bool) {
 			tmp[i] = (1-a)*v + a*r1[i]
 		}
 		row := acc.v[y*f.w*c:]
-		for x := range min(f.w, ow-tx) {
+		nx := min(f.w, ow-tx)
+		if c == 3 { // RGB, unrolled
+			row := row[:3*nx]
+			for x := range nx {
+				ox := x + tx
+				c0, c1, bw := x0[ox]*3, x1[ox]*3, wx[ox]
+				aw := 1 - bw
+				s0, s1 := tmp[c0:c0+3], tmp[c1:c1+3]
+				d := row[3*x : 3*x+3]
+				d[0] += aw*s0[0] + bw*s1[0]
+				d[1] += aw*s0[1] + bw*s1[1]
+				d[2] += aw*s0[2] + bw*s1[2]
+			}
+			continue
+		}
+		for x := range nx {
 			ox := x + tx
 			c0, c1, bw := x0[ox]*c, x1[ox]*c, wx[ox]
 			for k := range c {
