@@ -292,3 +292,42 @@ func must(b backends.Backend, err error) backends.Backend {
 	}
 	return b
 }
+
+// One compiled training-style graph (convolutions and their gradients, so kernels and segments) executed from several
+// goroutines at once gives each the same result as a lone execution: the kernels' scratch pools and the segmented
+// executable keep no shared state between executions.
+func TestConcurrentExecutions(t *testing.T) {
+	b := cpu(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	x, kern := randTensor(rng, 4, 9, 9, 3), randTensor(rng, 3, 3, 3, 5)
+	exec := MustNewExec(b, func(x, kern *Node) []*Node {
+		y := Convolve(x, kern).StridePerAxis(1, 1).PadSame().Done()
+		loss := ReduceAllSum(Mul(y, y))
+		return append([]*Node{y}, Gradient(loss, x, kern)...)
+	})
+	want := exec.MustExec(x, kern)
+	const workers = 4
+	errs := make(chan error, workers)
+	for range workers {
+		go func() {
+			for range 5 {
+				got := exec.MustExec(x, kern)
+				for i := range want {
+					a, w := tensors.MustCopyFlatData[float64](got[i]), tensors.MustCopyFlatData[float64](want[i])
+					for j := range a {
+						if a[j] != w[j] {
+							errs <- fmt.Errorf("output %d element %d: %v, alone %v", i, j, a[j], w[j])
+							return
+						}
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -12,10 +12,13 @@ import (
 
 	"gonum.org/v1/gonum/dsp/fourier"
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/robustvision/cotrain/pkg/data"
 )
 
 // testImage makes a deterministic natural-looking RGB image: a plasma-fractal texture (1/f-like spectrum), a few
-// hard-edged shapes and a colour gradient. (Photo patches from the photo manifest replace it once the datasets land.)
+// hard-edged shapes and a colour gradient: for tests that need images of any size and no files (the PSNR test uses
+// photo patches).
 func testImage(seed uint64, h, w int) Image {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	size := nextPow2(max(h, w))
@@ -119,25 +122,42 @@ func TestShapeRangeAndDeterminism(t *testing.T) {
 }
 
 // nonMonotone lists the severity steps at which the reference's own parameters do not lower the mean PSNR on 64×64
-// images; the algorithms are the reference's, so these are reproduced, not fixed:
-//   - glass blur: severity 1 (δ = 1, two passes) moves pixels further than severity 2 (δ = 2, one pass), and
-//     severity 3 (three passes) further than 4;
-//   - snow: severity 3 has fewer but larger flakes than 2 (threshold 0.9 against 0.5);
-//   - fog: severities 3 and 4 add the same amount (2.5) and differ only in the fractal's roughness;
+// photo patches; the algorithms and tables are the reference's, so these are reproduced, not fixed:
+//   - glass blur: severity 1 (σ 0.7, δ = 1, two passes) moves pixels further than severity 2 (σ 0.9, δ = 2, one
+//     pass), and severity 3 (three passes) further than 4 (two);
 //   - tiny-imagenet-c elastic transform: Hendrycks' table shrinks the random affine warp as the elastic part grows.
+//
+// (On the synthetic plasma images of testImage, snow's severity 3 and fog's severity 4 are not below their
+// predecessors either; on photographs they are.)
 var nonMonotone = map[Preset]map[string][]int{
-	PresetImageNetC:     {"glass_blur": {2, 4}, "snow": {3}, "fog": {4}},
+	PresetImageNetC:     {"glass_blur": {2, 4}},
 	PresetTinyImageNetC: {"glass_blur": {2, 4}, "elastic_transform": {2, 3, 4, 5}},
 }
 
-// For every corruption the mean PSNR against the clean images falls as the severity rises (except the documented
-// steps above), and severity 5 is always further from the clean image than severity 1 (but for the tiny-imagenet-c
-// elastic transform).
-func TestPSNRFallsWithSeverity(t *testing.T) {
-	var imgs []Image
-	for i := range 16 {
-		imgs = append(imgs, testImage(uint64(100+i), 64, 64))
+// photoPatches returns n 64×64 RGB centre crops of the project's natural photographs (data/photos.tsv, fetched into
+// data/cache/photos by `cotrain data fetch`, which the set-up runs), spread over the manifest.
+func photoPatches(t *testing.T, n int) []Image {
+	t.Helper()
+	photos, err := data.LoadManifest("../../data/photos.tsv")
+	if err != nil {
+		t.Fatal(err)
 	}
+	var imgs []Image
+	for i := 0; i < len(photos) && len(imgs) < n; i += max(1, len(photos)/n) {
+		pix, err := data.RGBPatch(photos[i], "../../data/cache/photos", 64)
+		if err != nil {
+			t.Fatalf("%v (the set-up, bash .ci/setup, fetches the photographs)", err)
+		}
+		imgs = append(imgs, Image{H: 64, W: 64, C: 3, Pix: pix})
+	}
+	return imgs
+}
+
+// For every corruption the mean PSNR against the clean photo patches falls as the severity rises (except the
+// documented steps above), and severity 5 is always further from the clean image than severity 1 (but for the
+// tiny-imagenet-c elastic transform).
+func TestPSNRFallsWithSeverity(t *testing.T) {
+	imgs := photoPatches(t, 24)
 	for _, preset := range Presets() {
 		for _, c := range All() {
 			var means [5]float64
