@@ -251,9 +251,22 @@ func convolve[T float32 | float64](c *convKernel, x, kern, out []T, gemm func(m,
 	}
 }
 
+// gemm32 sets c = a × b for row-major a [m, k], b [k, n], c [m, n].
+func gemm32(m, n, k int, a, b, c []float32) { parallelGemm(m, n, k, a, b, c, sgemm) }
+
+// gemm64 sets c = a × b for row-major a [m, k], b [k, n], c [m, n].
+func gemm64(m, n, k int, a, b, c []float64) { parallelGemm(m, n, k, a, b, c, dgemm) }
+
 // parallelGemm sets c = a × b (row-major a [m, k], b [k, n], c [m, n]) with one single-threaded gemm call per core,
 // each on a band of rows (or, for products with few rows, a band of columns).
 func parallelGemm[T float32 | float64](m, n, k int, a, b, c []T, gemm func(m, n, k int, a, b, c []T)) {
+	switch {
+	case m == 0 || n == 0:
+		return
+	case k == 0:
+		clear(c[:m*n])
+		return
+	}
 	workers := runtime.GOMAXPROCS(0)
 	if workers == 1 || m*n*k < 1<<16 {
 		gemm(m, n, k, a, b, c)
