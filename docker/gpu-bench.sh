@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# GPU benchmark (how the README's GPU figures were measured; run from the repository root with bin/cotrain built):
+# GPU benchmark (how the README's GPU figures were measured; run from the repository root with bin/cotrain built —
+# for a machine without OpenBLAS, such as the lent GPU machines, build it with `go build -tags noopenblas -o bin/cotrain
+# ./cmd/cotrain`: the XLA backend does not use the cpu backend's OpenBLAS kernels):
 # Device run: cotrain's XLA backend on the GPU (CUDA PJRT plugin from JAX), the paper-scale benchmark cases, and the
 # same network in PyTorch on the same card.
 set -x
