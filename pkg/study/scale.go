@@ -56,10 +56,12 @@ var PhotoDir = filepath.Join("data", "cache", "photos")
 // CacheDir is the folder of a scale's artifacts: data/cache/<scale>.
 func CacheDir(s Scale) string { return filepath.Join("data", "cache", s.Name) }
 
-// The three scales. The mini scale is the embedded default whose artifacts are committed. It is calibrated by the
-// CPU backend's benchmarks so that the complete study (45 trainings and their corruption evaluation) fits in about
-// 6 hours on 2 cores: widths ÷16 (43 training img/s on 2 cores; ÷8 runs at 23), 200 training images per class,
-// 5 epochs; README "Scales" has the arithmetic. On a GPU the same study takes minutes.
+// The three scales. The mini scale is the embedded default whose artifacts are committed. It was calibrated by the
+// CPU backend's benchmarks so that the complete study (45 trainings and their corruption evaluation) fits in at most
+// 6 hours on 2 cores: widths ÷16 (43 training img/s on 2 cores with the convolutions lowered inside the pure-Go
+// graph; ÷8 ran at 23), 200 training images per class, 5 epochs. The cpu backend's OpenBLAS kernels have since made
+// training 3–3.5 times faster (÷16: 165 img/s at batch 128, 134–190 for the study's trainers at batch 32), so the
+// study now takes well under that; README "Scales" has the arithmetic. On a GPU the same study takes minutes.
 var (
 	Smoke = Scale{
 		Name: "smoke", Purpose: "tests and CI: the whole study in a few minutes on 2 cores",
