@@ -80,17 +80,15 @@ func (b *cpuBackend) Capabilities() backends.Capabilities {
 
 func (b *cpuBackend) Builder(name string) backends.Builder {
 	if b.conv == convKernels {
-		rec := newRecorder(b.Backend, name)
-		return &cpuBuilder{Builder: rec, rec: rec, conv: b.conv}
+		return &cpuBuilder{Builder: newRecorder(b.Backend, name), conv: b.conv}
 	}
 	return &cpuBuilder{Builder: b.Backend.Builder(name), conv: b.conv}
 }
 
 // cpuBuilder adds the missing operations on top of either the pure-Go builder or, by default, the recording builder.
 type cpuBuilder struct {
-	backends.Builder
-	rec  *recorder // the recording builder, when convolutions run as kernels
-	conv convMode
+	backends.Builder // a *recorder when conv is convKernels
+	conv             convMode
 }
 
 func (b *cpuBuilder) shape(op backends.Op) shapes.Shape {
@@ -375,7 +373,7 @@ func (b *cpuBuilder) ConvGeneral(input, kernel backends.Op, axes backends.Convol
 	if b.conv == convKernels && !grouped && (inShape.DType == dtypes.Float32 || inShape.DType == dtypes.Float64) {
 		k := &convKernel{axes: axes.Clone(), strides: strides, paddings: slices.Clone(paddings),
 			inputDilations: inputDilations, kernelDilations: kernelDilations, in: inShape, kern: kShape}
-		op, err := b.rec.recordKernel("ConvGeneral", []backends.Op{input, kernel}, k,
+		op, err := b.Builder.(*recorder).recordKernel("ConvGeneral", []backends.Op{input, kernel}, k,
 			func(sb backends.Builder, in []backends.Op) (backends.Op, error) {
 				return sb.ConvGeneral(in[0], in[1], axes, strides, paddings, inputDilations, kernelDilations, 1, 1)
 			})
