@@ -7,26 +7,32 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/bench"
+	"github.com/robustvision/cotrain/pkg/provenance"
 	"github.com/robustvision/cotrain/pkg/study"
 )
-
-// PyTorch 1.13 (Debian's python3-torch) on this machine class (2 cores), 2 threads, batch 128 (shared/ENV-NOTES.md,
-// measured 2026-11-27): training images/s of the same topology. Printed only for the cpu backends.
-var pytorchPeer = map[string]float64{"train ÷8 32×32 batch 128": 900, "train ÷4 64×64 batch 128": 83, "train ÷1 64×64 batch 128": 6.8}
 
 func runBench(args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench", `Benchmark the VGG-19-BN topology on a backend: training steps (batch 128, SGD) at widths ÷16, ÷8, ÷4
 (32×32) and ÷8, ÷4 (64×64), inference, and one reconstruction step (gradient w.r.t. one 32×32 image up to conv3_1).
 Each case runs in its own process so that its peak memory is its own. With -compare, the cpu backend (convolutions
 as OpenBLAS kernels) is measured side by side with cpu:lowered (convolutions as im2col + DotGeneral inside the pure-Go
-graph) and cpu:nativeconv (the pure-Go backend's own convolution).`, stdout)
+graph) and cpu:nativeconv (the pure-Go backend's own convolution).
+
+With -peer, the same network runs in PyTorch on the same machine (Debian's python3-torch; the script is embedded in
+this binary), interleaved with this backend -repeat times per case, and the table gives the median of each and the
+ratio: training at ÷16 and ÷8 (32×32) and ÷4 (64×64), at batch 128 and at the mini scale's batch, inference, and one
+reconstruction step (PyTorch with one thread). Each run is a process of its own, so that peak memory is its own.`, stdout)
 	backendFlag := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
-	compare := fs.Bool("compare", false, "also run every case on cpu:lowered and cpu:nativeconv and print the speed-ups")
+	compare := fs.Bool("compare", false, "also run every case on cpu:segments, cpu:lowered and cpu:nativeconv and print the speed-ups")
+	peer := fs.Bool("peer", false, "run every case in PyTorch too, interleaved, and print the ratio (see above)")
+	repeat := fs.Int("repeat", 3, "with -peer: runs of each side per case (medians are reported)")
 	steps := fs.Int("steps", 2, "timed steps per case (after one untimed warm-up step)")
 	only := fs.String("only", "", "run only cases whose description contains this (e.g. \"train ÷8 32\")")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
@@ -41,6 +47,16 @@ graph) and cpu:nativeconv (the pure-Go backend's own convolution).`, stdout)
 	}
 	if *trainers || *oneTrainer != "" {
 		return benchTrainers(*backendFlag, *scaleName, *batches, *oneTrainer, stdout)
+	}
+	if *peer {
+		if *repeat < 1 || *steps < 1 {
+			return usageError{fmt.Errorf("-repeat %d and -steps %d: want at least 1", *repeat, *steps)}
+		}
+		scale, err := study.LookupScale(*scaleName)
+		if err != nil {
+			return usageError{err}
+		}
+		return benchPeer(*backendFlag, scale.Batch, *steps, *repeat, *only, *jsonOut, stdout)
 	}
 	if *one != "" {
 		var c bench.Case
@@ -59,14 +75,14 @@ graph) and cpu:nativeconv (the pure-Go backend's own convolution).`, stdout)
 	}
 	backends := []string{backend.Resolve(*backendFlag)}
 	if *compare {
-		backends = append(backends, "cpu:lowered", "cpu:nativeconv")
+		backends = append(backends, "cpu:segments", "cpu:lowered", "cpu:nativeconv")
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	var results []bench.Result
-	fmt.Fprintf(stdout, "%-28s %-16s %10s %10s %10s %10s\n", "case", "backend", "img/s", "s/step", "warm-up s", "peak MiB")
+	fmt.Fprintf(stdout, "%-28s %-16s %10s %10s %10s %10s %6s\n", "case", "backend", "img/s", "s/step", "warm-up s", "peak MiB", "cores")
 	cases := bench.Standard(*steps)
 	switch *set {
 	case "standard":
@@ -81,30 +97,20 @@ graph) and cpu:nativeconv (the pure-Go backend's own convolution).`, stdout)
 		}
 		var speeds []float64
 		for _, bk := range backends {
-			spec, _ := json.Marshal(c)
-			cmd := exec.Command(self, "bench", "-backend", bk, "-one", string(spec))
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
 			start := time.Now()
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("%s on %s: %v\n%s", c, bk, err, errb.String())
-			}
-			var r bench.Result
-			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
-				return fmt.Errorf("%s on %s: %v (%s)", c, bk, err, out.String())
+			r, err := runOneCase(self, bk, c)
+			if err != nil {
+				return err
 			}
 			results = append(results, r)
 			speeds = append(speeds, r.ImagesPerSec)
-			fmt.Fprintf(stdout, "%-28s %-16s %10.1f %10.3f %10.1f %10.0f   (%s)\n", c, bk, r.ImagesPerSec, r.SecondsStep,
-				r.CompileSec, r.PeakRSSMiB, time.Since(start).Round(time.Second))
+			fmt.Fprintf(stdout, "%-28s %-16s %10.1f %10.3f %10.1f %10.0f %6.2f   (%s)\n", c, bk, r.ImagesPerSec, r.SecondsStep,
+				r.CompileSec, r.PeakRSSMiB, r.Cores, time.Since(start).Round(time.Second))
 		}
 		for i, bk := range backends[1:] {
 			if speeds[i+1] > 0 {
 				fmt.Fprintf(stdout, "%-28s speed-up over %s: %.1f×\n", "", bk, speeds[0]/speeds[i+1])
 			}
-		}
-		if peer, ok := pytorchPeer[c.String()]; ok && strings.HasPrefix(backends[0], "cpu") {
-			fmt.Fprintf(stdout, "%-28s PyTorch 1.13 on the same machine class: %.0f img/s (ours: %.1f%% of it)\n", "", peer, 100*speeds[0]/peer)
 		}
 		if c.Kind == "recon" {
 			fmt.Fprintf(stdout, "%-28s one reconstruction step: %.1f ms\n", "", 1000*results[len(results)-len(backends)].SecondsStep)
@@ -115,6 +121,107 @@ graph) and cpu:nativeconv (the pure-Go backend's own convolution).`, stdout)
 		return os.WriteFile(*jsonOut, data, 0o644)
 	}
 	return nil
+}
+
+// runOneCase measures one case on backend bk in a process of its own (this binary, bench -one).
+func runOneCase(self, bk string, c bench.Case) (bench.Result, error) {
+	spec, _ := json.Marshal(c)
+	cmd := exec.Command(self, "bench", "-backend", bk, "-one", string(spec))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return bench.Result{}, fmt.Errorf("%s on %s: %v\n%s", c, bk, err, errb.String())
+	}
+	var r bench.Result
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return bench.Result{}, fmt.Errorf("%s on %s: %v (%s)", c, bk, err, out.String())
+	}
+	return r, nil
+}
+
+// peerRow is one case of `bench -peer`: the medians of both sides.
+type peerRow struct {
+	Case     bench.Case     `json:"case"`
+	Ours     []bench.Result `json:"ours"`
+	PyTorch  []bench.Result `json:"pytorch"`
+	Ratio    float64        `json:"ratio"` // ours ÷ PyTorch, medians of images/s
+	OursMed  float64        `json:"ours_images_per_second"`
+	PeerMed  float64        `json:"pytorch_images_per_second"`
+	OursRSS  float64        `json:"ours_peak_rss_mib"`
+	PeerRSS  float64        `json:"pytorch_peak_rss_mib"`
+	OursCore float64        `json:"ours_cores"`
+	PeerCore float64        `json:"pytorch_cores"`
+}
+
+// benchPeer runs the peer cases on backend bk and in PyTorch, interleaved, and prints the comparison.
+func benchPeer(bk string, miniBatch, steps, repeat int, only, jsonOut string, stdout io.Writer) error {
+	python, version, err := bench.Peer()
+	if err != nil {
+		fmt.Fprintf(stdout, "skipping the PyTorch peer: %v\n", err)
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bk = backend.Resolve(bk)
+	fmt.Fprintf(stdout, "%s against PyTorch %s (%s), %d interleaved runs of each per case, medians; %d cores\n",
+		bk, version, python, repeat, runtime.NumCPU())
+	fmt.Fprintf(stdout, "%-26s %12s %12s %7s %10s %10s %6s %6s\n", "case", "ours img/s", "torch img/s", "ratio",
+		"ours MiB", "torch MiB", "cores", "torch")
+	var rows []peerRow
+	for _, c := range bench.PeerCases(steps, miniBatch) {
+		if only != "" && !strings.Contains(c.String(), only) {
+			continue
+		}
+		row := peerRow{Case: c}
+		for range repeat {
+			r, err := runOneCase(self, bk, c)
+			if err != nil {
+				return err
+			}
+			row.Ours = append(row.Ours, r)
+			p, err := bench.RunPeer(python, c)
+			if err != nil {
+				return err
+			}
+			row.PyTorch = append(row.PyTorch, p)
+		}
+		row.OursMed, row.OursRSS, row.OursCore = summarize(row.Ours)
+		row.PeerMed, row.PeerRSS, row.PeerCore = summarize(row.PyTorch)
+		row.Ratio = row.OursMed / row.PeerMed
+		name := c.String()
+		if c.Kind == "recon" {
+			name += fmt.Sprintf(" (torch %d thread)", c.Threads)
+		}
+		fmt.Fprintf(stdout, "%-26s %12.1f %12.1f %7.2f %10.0f %10.0f %6.2f %6.2f\n", name, row.OursMed, row.PeerMed,
+			row.Ratio, row.OursRSS, row.PeerRSS, row.OursCore, row.PeerCore)
+		if c.Kind == "recon" {
+			fmt.Fprintf(stdout, "%-26s one step: ours %.2f ms, PyTorch %.2f ms\n", "", 1000/row.OursMed, 1000/row.PeerMed)
+		}
+		rows = append(rows, row)
+	}
+	if jsonOut != "" {
+		data, _ := json.MarshalIndent(rows, "", "  ")
+		return provenance.WriteFileAtomic(jsonOut, append(data, '\n'))
+	}
+	return nil
+}
+
+// summarize returns the median images/s, the largest peak RSS and the mean cores of runs.
+func summarize(runs []bench.Result) (median, rss, cores float64) {
+	speeds := make([]float64, len(runs))
+	for i, r := range runs {
+		speeds[i] = r.ImagesPerSec
+		rss = max(rss, r.PeakRSSMiB)
+		cores += r.Cores / float64(len(runs))
+	}
+	slices.Sort(speeds)
+	median = speeds[len(speeds)/2]
+	if len(speeds)%2 == 0 {
+		median = (speeds[len(speeds)/2-1] + speeds[len(speeds)/2]) / 2
+	}
+	return median, rss, cores
 }
 
 // benchTrainers measures every trainer at a scale, each in its own process (its peak memory its own).

@@ -89,10 +89,14 @@ func New(config string) (b backends.Backend, err error) {
 
 	switch name {
 	case "cpu":
-		modes := map[string]convMode{"": convKernels, "lowered": convLowered, "nativeconv": convNative}
+		modes := map[string]convMode{"": convKernels, "segments": convKernels, "lowered": convLowered, "nativeconv": convNative}
 		mode, ok := modes[arg]
 		if !ok {
-			return nil, fail("the cpu backend takes no argument, lowered or nativeconv (got %q)", arg)
+			return nil, fail("the cpu backend takes no argument, segments, lowered or nativeconv (got %q)", arg)
+		}
+		exec := execFused
+		if arg == "segments" {
+			exec = execSegments
 		}
 		// Ops run one after another, each using every core: with ops run in parallel, the pure-Go backend's worker
 		// pool deadlocks when several matrix products wait for workers held by other ops (seen with GoMLX v0.26).
@@ -100,7 +104,7 @@ func New(config string) (b backends.Backend, err error) {
 		if err != nil {
 			return nil, fail("%v", err)
 		}
-		return newCPU(inner, mode), nil
+		return newCPU(inner, mode, exec), nil
 	case "go", "simplego":
 		b, err = backends.NewWithConfig("go" + suffix(arg))
 		if err != nil {

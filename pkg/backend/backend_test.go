@@ -15,8 +15,8 @@ func TestDefaultIsPureGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Finalize()
-	if !strings.HasPrefix(b.Name(), "cpu (SimpleGo") {
-		t.Errorf("default backend is %q, want the pure-Go backend with the compatibility layer", b.Name())
+	if !strings.HasPrefix(b.Name(), "cpu (cotrain executor") {
+		t.Errorf("default backend is %q, want the cpu backend (the project's executor over the pure-Go backend)", b.Name())
 	}
 	if err := SelfTest(b); err != nil {
 		t.Error(err)

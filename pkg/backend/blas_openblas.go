@@ -18,6 +18,18 @@ func init() {
 	C.openblas_set_num_threads(1)
 }
 
+// sgemmT sets c = beta·c + aᵀ × b for row-major a [k, m], b [k, n], c [m, n] (all sizes positive).
+func sgemmT(m, n, k int, a, b []float32, beta float32, c []float32) {
+	C.cblas_sgemm(C.CblasRowMajor, C.CblasTrans, C.CblasNoTrans, C.blasint(m), C.blasint(n), C.blasint(k),
+		1, (*C.float)(&a[0]), C.blasint(m), (*C.float)(&b[0]), C.blasint(n), C.float(beta), (*C.float)(&c[0]), C.blasint(n))
+}
+
+// dgemmT is sgemmT in float64.
+func dgemmT(m, n, k int, a, b []float64, beta float64, c []float64) {
+	C.cblas_dgemm(C.CblasRowMajor, C.CblasTrans, C.CblasNoTrans, C.blasint(m), C.blasint(n), C.blasint(k),
+		1, (*C.double)(&a[0]), C.blasint(m), (*C.double)(&b[0]), C.blasint(n), C.double(beta), (*C.double)(&c[0]), C.blasint(n))
+}
+
 // sgemm sets c = a × b for row-major a [m, k], b [k, n], c [m, n] (all sizes positive).
 func sgemm(m, n, k int, a, b, c []float32) {
 	C.cblas_sgemm(C.CblasRowMajor, C.CblasNoTrans, C.CblasNoTrans, C.blasint(m), C.blasint(n), C.blasint(k),

@@ -34,6 +34,7 @@ import (
 type cpuBackend struct {
 	backends.Backend
 	conv convMode
+	exec execMode // with convKernels: what the executor runs itself
 }
 
 // convMode says how the cpu backend runs convolutions.
@@ -49,8 +50,8 @@ const (
 	convNative
 )
 
-func newCPU(inner backends.Backend, conv convMode) backends.Backend {
-	return &cpuBackend{Backend: inner, conv: conv}
+func newCPU(inner backends.Backend, conv convMode, exec execMode) backends.Backend {
+	return &cpuBackend{Backend: inner, conv: conv, exec: exec}
 }
 
 func (b *cpuBackend) Name() string {
@@ -60,7 +61,11 @@ func (b *cpuBackend) Name() string {
 	case convLowered:
 		return "cpu-lowered (SimpleGo + cotrain compatibility layer, convolutions as im2col + DotGeneral in the graph)"
 	}
-	return "cpu (SimpleGo + cotrain compatibility layer, convolutions as im2col + " + blasName + " kernels)"
+	if b.exec == execSegments {
+		return "cpu-segments (SimpleGo between im2col + " + blasName + " convolution kernels)"
+	}
+	return "cpu (cotrain executor: fused element-wise passes, parallel kernels, im2col + " + blasName +
+		" convolutions; SimpleGo for the rest)"
 }
 
 func (b *cpuBackend) String() string { return b.Name() }
@@ -80,7 +85,7 @@ func (b *cpuBackend) Capabilities() backends.Capabilities {
 
 func (b *cpuBackend) Builder(name string) backends.Builder {
 	if b.conv == convKernels {
-		return &cpuBuilder{Builder: newRecorder(b.Backend, name), conv: b.conv}
+		return &cpuBuilder{Builder: newRecorder(b.Backend, name, b.exec), conv: b.conv}
 	}
 	return &cpuBuilder{Builder: b.Backend.Builder(name), conv: b.conv}
 }
@@ -136,8 +141,31 @@ func (b *cpuBuilder) slice1(x backends.Op, axis, start, limit, stride int) (back
 	return b.Slice(x, starts, limits, strides)
 }
 
+// recordComposite records an operation that the pure-Go backend lacks as one node, so that the executor can run it
+// itself (Reverse as a view, SelectAndScatter as a kernel); where it cannot, the node replays compose, which builds
+// the operation from ones the pure-Go backend has.
+func (b *cpuBuilder) recordComposite(name string, ins []backends.Op, args []any,
+	compose func(c *cpuBuilder, in []backends.Op) (backends.Op, error)) (backends.Op, bool, error) {
+	r, ok := b.Builder.(*recorder)
+	if !ok {
+		return nil, false, nil
+	}
+	outs, err := r.record(name, ins, args, func(bb backends.Builder, in []backends.Op) ([]backends.Op, error) {
+		op, err := compose(&cpuBuilder{Builder: bb, conv: convNative}, in)
+		return []backends.Op{op}, err
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	return outs[0], true, nil
+}
+
 // Reverse reverses x along the given axes.
 func (b *cpuBuilder) Reverse(x backends.Op, axes ...int) (backends.Op, error) {
+	if op, ok, err := b.recordComposite("Reverse", []backends.Op{x}, []any{axes},
+		func(c *cpuBuilder, in []backends.Op) (backends.Op, error) { return c.Reverse(in[0], axes...) }); ok {
+		return op, err
+	}
 	var err error
 	for _, axis := range axes {
 		n := b.shape(x).Dimensions[axis]
@@ -231,12 +259,23 @@ func (b *cpuBuilder) Pad(x, fillValue backends.Op, axesConfig ...backends.PadAxi
 
 // SelectAndScatterMax scatters source onto the first maximum of each (non-overlapping) window of operand.
 func (b *cpuBuilder) SelectAndScatterMax(operand, source backends.Op, windowDimensions, windowStrides []int, paddings [][2]int) (backends.Op, error) {
-	return b.selectAndScatter(operand, source, windowDimensions, windowStrides, paddings, true)
+	return b.selectAndScatterOp("SelectAndScatterMax", operand, source, windowDimensions, windowStrides, paddings, true)
 }
 
 // SelectAndScatterMin scatters source onto the first minimum of each (non-overlapping) window of operand.
 func (b *cpuBuilder) SelectAndScatterMin(operand, source backends.Op, windowDimensions, windowStrides []int, paddings [][2]int) (backends.Op, error) {
-	return b.selectAndScatter(operand, source, windowDimensions, windowStrides, paddings, false)
+	return b.selectAndScatterOp("SelectAndScatterMin", operand, source, windowDimensions, windowStrides, paddings, false)
+}
+
+func (b *cpuBuilder) selectAndScatterOp(name string, operand, source backends.Op, window, strides []int,
+	paddings [][2]int, isMax bool) (backends.Op, error) {
+	if op, ok, err := b.recordComposite(name, []backends.Op{operand, source}, []any{window, strides, paddings},
+		func(c *cpuBuilder, in []backends.Op) (backends.Op, error) {
+			return c.selectAndScatter(in[0], in[1], window, strides, paddings, isMax)
+		}); ok {
+		return op, err
+	}
+	return b.selectAndScatter(operand, source, window, strides, paddings, isMax)
 }
 
 func (b *cpuBuilder) selectAndScatter(operand, source backends.Op, window, strides []int, paddings [][2]int, isMax bool) (backends.Op, error) {

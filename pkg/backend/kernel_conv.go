@@ -1,11 +1,12 @@
 package backend
 
 import (
-	"fmt"
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
@@ -25,32 +26,38 @@ type convKernel struct {
 	inputDilations  []int
 	kernelDilations []int
 	in, kern, out   shapes.Shape
+
+	planOnce sync.Once
+	plan     *convRunPlan // the fast path (kernel_conv_runs.go), or nil
 }
 
-func (c *convKernel) execute(b backends.Backend, inputs []backends.Buffer) (backends.Buffer, error) {
-	x, err := b.BufferData(inputs[0])
-	if err != nil {
-		return nil, err
+func (c *convKernel) run(in []unsafe.Pointer, out unsafe.Pointer) {
+	c.planOnce.Do(func() {
+		if !convGeneralOnly {
+			c.plan = c.runPlan()
+		}
+	})
+	nx, nk, no := c.in.Size(), c.kern.Size(), c.out.Size()
+	switch c.in.DType {
+	case dtypes.Float32:
+		x, k, o := sl[float32](in[0], nx), sl[float32](in[1], nk), sl[float32](out, no)
+		if c.plan != nil {
+			convolveRuns(c, c.plan, x, k, o, sgemm, sgemmT)
+		} else {
+			convolveGeneral(c, x, k, o, gemm32)
+		}
+	case dtypes.Float64:
+		x, k, o := sl[float64](in[0], nx), sl[float64](in[1], nk), sl[float64](out, no)
+		if c.plan != nil {
+			convolveRuns(c, c.plan, x, k, o, dgemm, dgemmT)
+		} else {
+			convolveGeneral(c, x, k, o, gemm64)
+		}
 	}
-	k, err := b.BufferData(inputs[1])
-	if err != nil {
-		return nil, err
-	}
-	buf, out, err := b.NewSharedBuffer(0, c.out)
-	if err != nil {
-		return nil, err
-	}
-	switch x := x.(type) {
-	case []float32:
-		convolve(c, x, k.([]float32), out.([]float32), gemm32)
-	case []float64:
-		convolve(c, x, k.([]float64), out.([]float64), gemm64)
-	default:
-		_ = b.BufferFinalize(buf)
-		return nil, fmt.Errorf("cpu backend: convolution kernel: unsupported dtype %s", c.in.DType)
-	}
-	return buf, nil
 }
+
+// convGeneralOnly turns the fast paths off (tests compare both paths).
+var convGeneralOnly = false
 
 // rowMajorStrides returns the element strides of each axis of a row-major array.
 func rowMajorStrides(dims []int) []int {
@@ -91,7 +98,9 @@ func putScratch[T float32 | float64](s *[]T) {
 	}
 }
 
-func convolve[T float32 | float64](c *convKernel, x, kern, out []T, gemm func(m, n, k int, a, b, c []T)) {
+// convolveGeneral is the general im2col path: any dilation or padding, the patches gathered element-run by element-run
+// and multiplied in one product.
+func convolveGeneral[T float32 | float64](c *convKernel, x, kern, out []T, gemm func(m, n, k int, a, b, c []T)) {
 	ax := c.axes
 	rank := len(ax.InputSpatial)
 	inDims, kDims, outDims := c.in.Dimensions, c.kern.Dimensions, c.out.Dimensions

@@ -18,7 +18,7 @@ func (r *recorder) Abs(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Abs", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Abs", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Abs(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -35,7 +35,7 @@ func (r *recorder) Add(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Add", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Add", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Add(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -50,7 +50,7 @@ func (r *recorder) AllReduce(p0 []backends.Op, p1 backends.ReduceOpType, p2 [][]
 	var ins []backends.Op
 	o0, n0 := len(ins), len(p0)
 	ins = append(ins, p0...)
-	outs, err := r.record("AllReduce", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("AllReduce", ins, []any{p1, p2}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		return b.AllReduce(in[o0:o0+n0], p1, p2)
 	})
 	if err != nil {
@@ -64,7 +64,7 @@ func (r *recorder) ArgMinMax(p0 backends.Op, p1 int, p2 dtypes.DType, p3 bool) (
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ArgMinMax", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ArgMinMax", ins, []any{p1, p2, p3}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ArgMinMax(in[o0], p1, p2, p3)
 		return []backends.Op{r0}, err
 	})
@@ -87,7 +87,7 @@ func (r *recorder) BatchNormForInference(p0 backends.Op, p1 backends.Op, p2 back
 	ins = append(ins, p3)
 	o4 := len(ins)
 	ins = append(ins, p4)
-	outs, err := r.record("BatchNormForInference", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("BatchNormForInference", ins, []any{p5, p6}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.BatchNormForInference(in[o0], in[o1], in[o2], in[o3], in[o4], p5, p6)
 		return []backends.Op{r0}, err
 	})
@@ -106,7 +106,7 @@ func (r *recorder) BatchNormForTraining(p0 backends.Op, p1 backends.Op, p2 backe
 	ins = append(ins, p1)
 	o2 := len(ins)
 	ins = append(ins, p2)
-	outs, err := r.record("BatchNormForTraining", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("BatchNormForTraining", ins, []any{p3, p4}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, r1, r2, err := b.BatchNormForTraining(in[o0], in[o1], in[o2], p3, p4)
 		return []backends.Op{r0, r1, r2}, err
 	})
@@ -129,7 +129,7 @@ func (r *recorder) BatchNormGradient(p0 backends.Op, p1 backends.Op, p2 backends
 	ins = append(ins, p3)
 	o4 := len(ins)
 	ins = append(ins, p4)
-	outs, err := r.record("BatchNormGradient", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("BatchNormGradient", ins, []any{p5, p6}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, r1, r2, err := b.BatchNormGradient(in[o0], in[o1], in[o2], in[o3], in[o4], p5, p6)
 		return []backends.Op{r0, r1, r2}, err
 	})
@@ -144,7 +144,7 @@ func (r *recorder) BitCount(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("BitCount", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("BitCount", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.BitCount(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -159,7 +159,7 @@ func (r *recorder) Bitcast(p0 backends.Op, p1 dtypes.DType) (backends.Op, error)
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Bitcast", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Bitcast", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Bitcast(in[o0], p1)
 		return []backends.Op{r0}, err
 	})
@@ -176,7 +176,7 @@ func (r *recorder) BitwiseAnd(p0 backends.Op, p1 backends.Op) (backends.Op, erro
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("BitwiseAnd", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("BitwiseAnd", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.BitwiseAnd(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -191,7 +191,7 @@ func (r *recorder) BitwiseNot(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("BitwiseNot", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("BitwiseNot", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.BitwiseNot(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -208,7 +208,7 @@ func (r *recorder) BitwiseOr(p0 backends.Op, p1 backends.Op) (backends.Op, error
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("BitwiseOr", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("BitwiseOr", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.BitwiseOr(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -225,7 +225,7 @@ func (r *recorder) BitwiseXor(p0 backends.Op, p1 backends.Op) (backends.Op, erro
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("BitwiseXor", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("BitwiseXor", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.BitwiseXor(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -240,7 +240,7 @@ func (r *recorder) BroadcastInDim(p0 backends.Op, p1 shapes.Shape, p2 []int) (ba
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("BroadcastInDim", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("BroadcastInDim", ins, []any{p1, p2}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.BroadcastInDim(in[o0], p1, p2)
 		return []backends.Op{r0}, err
 	})
@@ -255,7 +255,7 @@ func (r *recorder) Ceil(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Ceil", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Ceil", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Ceil(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -274,7 +274,7 @@ func (r *recorder) Clamp(p0 backends.Op, p1 backends.Op, p2 backends.Op) (backen
 	ins = append(ins, p1)
 	o2 := len(ins)
 	ins = append(ins, p2)
-	outs, err := r.record("Clamp", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Clamp", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Clamp(in[o0], in[o1], in[o2])
 		return []backends.Op{r0}, err
 	})
@@ -289,7 +289,7 @@ func (r *recorder) Clz(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Clz", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Clz", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Clz(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -306,7 +306,7 @@ func (r *recorder) Complex(p0 backends.Op, p1 backends.Op) (backends.Op, error) 
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Complex", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Complex", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Complex(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -321,7 +321,7 @@ func (r *recorder) Concatenate(p0 int, p1 ...backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o1, n1 := len(ins), len(p1)
 	ins = append(ins, p1...)
-	outs, err := r.record("Concatenate", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Concatenate", ins, []any{p0}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Concatenate(p0, in[o1:o1+n1]...)
 		return []backends.Op{r0}, err
 	})
@@ -336,7 +336,7 @@ func (r *recorder) Conj(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Conj", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Conj", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Conj(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -353,7 +353,7 @@ func (r *recorder) ConvGeneral(p0 backends.Op, p1 backends.Op, p2 backends.Convo
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("ConvGeneral", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ConvGeneral", ins, []any{p2, p3, p4, p5, p6, p7, p8}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ConvGeneral(in[o0], in[o1], p2, p3, p4, p5, p6, p7, p8)
 		return []backends.Op{r0}, err
 	})
@@ -368,7 +368,7 @@ func (r *recorder) ConvertDType(p0 backends.Op, p1 dtypes.DType) (backends.Op, e
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ConvertDType", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ConvertDType", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ConvertDType(in[o0], p1)
 		return []backends.Op{r0}, err
 	})
@@ -383,7 +383,7 @@ func (r *recorder) Cos(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Cos", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Cos", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Cos(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -400,7 +400,7 @@ func (r *recorder) Div(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Div", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Div", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Div(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -417,7 +417,7 @@ func (r *recorder) Dot(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Dot", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Dot", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Dot(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -434,7 +434,7 @@ func (r *recorder) DotGeneral(p0 backends.Op, p1 []int, p2 []int, p3 backends.Op
 	ins = append(ins, p0)
 	o3 := len(ins)
 	ins = append(ins, p3)
-	outs, err := r.record("DotGeneral", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("DotGeneral", ins, []any{p1, p2, p4, p5}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.DotGeneral(in[o0], p1, p2, in[o3], p4, p5)
 		return []backends.Op{r0}, err
 	})
@@ -451,7 +451,7 @@ func (r *recorder) DynamicSlice(p0 backends.Op, p1 []backends.Op, p2 []int) (bac
 	ins = append(ins, p0)
 	o1, n1 := len(ins), len(p1)
 	ins = append(ins, p1...)
-	outs, err := r.record("DynamicSlice", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("DynamicSlice", ins, []any{p2}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.DynamicSlice(in[o0], in[o1:o1+n1], p2)
 		return []backends.Op{r0}, err
 	})
@@ -470,7 +470,7 @@ func (r *recorder) DynamicUpdateSlice(p0 backends.Op, p1 backends.Op, p2 []backe
 	ins = append(ins, p1)
 	o2, n2 := len(ins), len(p2)
 	ins = append(ins, p2...)
-	outs, err := r.record("DynamicUpdateSlice", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("DynamicUpdateSlice", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.DynamicUpdateSlice(in[o0], in[o1], in[o2:o2+n2])
 		return []backends.Op{r0}, err
 	})
@@ -487,7 +487,7 @@ func (r *recorder) Equal(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Equal", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Equal", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Equal(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -504,7 +504,7 @@ func (r *recorder) EqualTotalOrder(p0 backends.Op, p1 backends.Op) (backends.Op,
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("EqualTotalOrder", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("EqualTotalOrder", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.EqualTotalOrder(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -519,7 +519,7 @@ func (r *recorder) Erf(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Erf", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Erf", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Erf(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -534,7 +534,7 @@ func (r *recorder) Exp(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Exp", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Exp", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Exp(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -549,7 +549,7 @@ func (r *recorder) Expm1(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Expm1", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Expm1", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Expm1(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -564,7 +564,7 @@ func (r *recorder) FFT(p0 backends.Op, p1 backends.FFTType, p2 []int) (backends.
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("FFT", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("FFT", ins, []any{p1, p2}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.FFT(in[o0], p1, p2)
 		return []backends.Op{r0}, err
 	})
@@ -579,7 +579,7 @@ func (r *recorder) Floor(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Floor", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Floor", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Floor(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -596,7 +596,7 @@ func (r *recorder) Gather(p0 backends.Op, p1 backends.Op, p2 int, p3 []int, p4 [
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Gather", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Gather", ins, []any{p2, p3, p4, p5, p6, p7}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Gather(in[o0], in[o1], p2, p3, p4, p5, p6, p7)
 		return []backends.Op{r0}, err
 	})
@@ -613,7 +613,7 @@ func (r *recorder) GreaterOrEqual(p0 backends.Op, p1 backends.Op) (backends.Op, 
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("GreaterOrEqual", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("GreaterOrEqual", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.GreaterOrEqual(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -630,7 +630,7 @@ func (r *recorder) GreaterOrEqualTotalOrder(p0 backends.Op, p1 backends.Op) (bac
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("GreaterOrEqualTotalOrder", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("GreaterOrEqualTotalOrder", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.GreaterOrEqualTotalOrder(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -647,7 +647,7 @@ func (r *recorder) GreaterThan(p0 backends.Op, p1 backends.Op) (backends.Op, err
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("GreaterThan", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("GreaterThan", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.GreaterThan(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -664,7 +664,7 @@ func (r *recorder) GreaterThanTotalOrder(p0 backends.Op, p1 backends.Op) (backen
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("GreaterThanTotalOrder", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("GreaterThanTotalOrder", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.GreaterThanTotalOrder(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -679,7 +679,7 @@ func (r *recorder) Identity(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Identity", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Identity", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Identity(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -694,7 +694,7 @@ func (r *recorder) Imag(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Imag", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Imag", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Imag(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -707,7 +707,7 @@ func (r *recorder) Imag(p0 backends.Op) (backends.Op, error) {
 // Iota records the operation and builds it on the shadow builder.
 func (r *recorder) Iota(p0 shapes.Shape, p1 int) (backends.Op, error) {
 	var ins []backends.Op
-	outs, err := r.record("Iota", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Iota", ins, []any{p0, p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Iota(p0, p1)
 		return []backends.Op{r0}, err
 	})
@@ -722,7 +722,7 @@ func (r *recorder) IsFinite(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("IsFinite", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("IsFinite", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.IsFinite(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -737,7 +737,7 @@ func (r *recorder) IsNaN(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("IsNaN", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("IsNaN", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.IsNaN(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -754,7 +754,7 @@ func (r *recorder) LessOrEqual(p0 backends.Op, p1 backends.Op) (backends.Op, err
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("LessOrEqual", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("LessOrEqual", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.LessOrEqual(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -771,7 +771,7 @@ func (r *recorder) LessOrEqualTotalOrder(p0 backends.Op, p1 backends.Op) (backen
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("LessOrEqualTotalOrder", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("LessOrEqualTotalOrder", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.LessOrEqualTotalOrder(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -788,7 +788,7 @@ func (r *recorder) LessThan(p0 backends.Op, p1 backends.Op) (backends.Op, error)
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("LessThan", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("LessThan", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.LessThan(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -805,7 +805,7 @@ func (r *recorder) LessThanTotalOrder(p0 backends.Op, p1 backends.Op) (backends.
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("LessThanTotalOrder", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("LessThanTotalOrder", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.LessThanTotalOrder(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -820,7 +820,7 @@ func (r *recorder) Log(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Log", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Log", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Log(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -835,7 +835,7 @@ func (r *recorder) Log1p(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Log1p", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Log1p", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Log1p(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -852,7 +852,7 @@ func (r *recorder) LogicalAnd(p0 backends.Op, p1 backends.Op) (backends.Op, erro
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("LogicalAnd", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("LogicalAnd", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.LogicalAnd(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -867,7 +867,7 @@ func (r *recorder) LogicalNot(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("LogicalNot", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("LogicalNot", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.LogicalNot(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -884,7 +884,7 @@ func (r *recorder) LogicalOr(p0 backends.Op, p1 backends.Op) (backends.Op, error
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("LogicalOr", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("LogicalOr", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.LogicalOr(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -901,7 +901,7 @@ func (r *recorder) LogicalXor(p0 backends.Op, p1 backends.Op) (backends.Op, erro
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("LogicalXor", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("LogicalXor", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.LogicalXor(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -916,7 +916,7 @@ func (r *recorder) Logistic(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Logistic", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Logistic", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Logistic(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -933,7 +933,7 @@ func (r *recorder) Max(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Max", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Max", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Max(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -950,7 +950,7 @@ func (r *recorder) Min(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Min", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Min", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Min(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -967,7 +967,7 @@ func (r *recorder) Mul(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Mul", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Mul", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Mul(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -982,7 +982,7 @@ func (r *recorder) Neg(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Neg", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Neg", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Neg(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -999,7 +999,7 @@ func (r *recorder) NotEqual(p0 backends.Op, p1 backends.Op) (backends.Op, error)
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("NotEqual", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("NotEqual", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.NotEqual(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -1016,7 +1016,7 @@ func (r *recorder) NotEqualTotalOrder(p0 backends.Op, p1 backends.Op) (backends.
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("NotEqualTotalOrder", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("NotEqualTotalOrder", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.NotEqualTotalOrder(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -1033,7 +1033,7 @@ func (r *recorder) Pad(p0 backends.Op, p1 backends.Op, p2 ...backends.PadAxis) (
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Pad", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Pad", ins, []any{p2}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Pad(in[o0], in[o1], p2...)
 		return []backends.Op{r0}, err
 	})
@@ -1050,7 +1050,7 @@ func (r *recorder) Pow(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Pow", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Pow", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Pow(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -1065,7 +1065,7 @@ func (r *recorder) RNGBitGenerator(p0 backends.Op, p1 shapes.Shape) (backends.Op
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("RNGBitGenerator", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("RNGBitGenerator", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, r1, err := b.RNGBitGenerator(in[o0], p1)
 		return []backends.Op{r0, r1}, err
 	})
@@ -1080,7 +1080,7 @@ func (r *recorder) Real(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Real", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Real", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Real(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -1095,7 +1095,7 @@ func (r *recorder) ReduceBitwiseAnd(p0 backends.Op, p1 ...int) (backends.Op, err
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceBitwiseAnd", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceBitwiseAnd", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceBitwiseAnd(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1110,7 +1110,7 @@ func (r *recorder) ReduceBitwiseOr(p0 backends.Op, p1 ...int) (backends.Op, erro
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceBitwiseOr", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceBitwiseOr", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceBitwiseOr(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1125,7 +1125,7 @@ func (r *recorder) ReduceBitwiseXor(p0 backends.Op, p1 ...int) (backends.Op, err
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceBitwiseXor", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceBitwiseXor", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceBitwiseXor(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1140,7 +1140,7 @@ func (r *recorder) ReduceLogicalAnd(p0 backends.Op, p1 ...int) (backends.Op, err
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceLogicalAnd", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceLogicalAnd", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceLogicalAnd(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1155,7 +1155,7 @@ func (r *recorder) ReduceLogicalOr(p0 backends.Op, p1 ...int) (backends.Op, erro
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceLogicalOr", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceLogicalOr", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceLogicalOr(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1170,7 +1170,7 @@ func (r *recorder) ReduceLogicalXor(p0 backends.Op, p1 ...int) (backends.Op, err
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceLogicalXor", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceLogicalXor", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceLogicalXor(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1185,7 +1185,7 @@ func (r *recorder) ReduceMax(p0 backends.Op, p1 ...int) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceMax", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceMax", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceMax(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1200,7 +1200,7 @@ func (r *recorder) ReduceMin(p0 backends.Op, p1 ...int) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceMin", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceMin", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceMin(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1215,7 +1215,7 @@ func (r *recorder) ReduceProduct(p0 backends.Op, p1 ...int) (backends.Op, error)
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceProduct", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceProduct", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceProduct(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1230,7 +1230,7 @@ func (r *recorder) ReduceSum(p0 backends.Op, p1 ...int) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceSum", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceSum", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceSum(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1245,7 +1245,7 @@ func (r *recorder) ReduceWindow(p0 backends.Op, p1 backends.ReduceOpType, p2 []i
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("ReduceWindow", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ReduceWindow", ins, []any{p1, p2, p3, p4, p5, p6}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ReduceWindow(in[o0], p1, p2, p3, p4, p5, p6)
 		return []backends.Op{r0}, err
 	})
@@ -1262,7 +1262,7 @@ func (r *recorder) Rem(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Rem", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Rem", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Rem(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -1277,7 +1277,7 @@ func (r *recorder) Reshape(p0 backends.Op, p1 ...int) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Reshape", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Reshape", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Reshape(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1292,7 +1292,7 @@ func (r *recorder) Reverse(p0 backends.Op, p1 ...int) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Reverse", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Reverse", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Reverse(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1307,7 +1307,7 @@ func (r *recorder) Round(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Round", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Round", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Round(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -1322,7 +1322,7 @@ func (r *recorder) Rsqrt(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Rsqrt", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Rsqrt", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Rsqrt(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -1341,7 +1341,7 @@ func (r *recorder) ScatterMax(p0 backends.Op, p1 backends.Op, p2 backends.Op, p3
 	ins = append(ins, p1)
 	o2 := len(ins)
 	ins = append(ins, p2)
-	outs, err := r.record("ScatterMax", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ScatterMax", ins, []any{p3, p4, p5, p6, p7, p8}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ScatterMax(in[o0], in[o1], in[o2], p3, p4, p5, p6, p7, p8)
 		return []backends.Op{r0}, err
 	})
@@ -1360,7 +1360,7 @@ func (r *recorder) ScatterMin(p0 backends.Op, p1 backends.Op, p2 backends.Op, p3
 	ins = append(ins, p1)
 	o2 := len(ins)
 	ins = append(ins, p2)
-	outs, err := r.record("ScatterMin", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ScatterMin", ins, []any{p3, p4, p5, p6, p7, p8}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ScatterMin(in[o0], in[o1], in[o2], p3, p4, p5, p6, p7, p8)
 		return []backends.Op{r0}, err
 	})
@@ -1379,7 +1379,7 @@ func (r *recorder) ScatterSum(p0 backends.Op, p1 backends.Op, p2 backends.Op, p3
 	ins = append(ins, p1)
 	o2 := len(ins)
 	ins = append(ins, p2)
-	outs, err := r.record("ScatterSum", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ScatterSum", ins, []any{p3, p4, p5, p6, p7, p8}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ScatterSum(in[o0], in[o1], in[o2], p3, p4, p5, p6, p7, p8)
 		return []backends.Op{r0}, err
 	})
@@ -1396,7 +1396,7 @@ func (r *recorder) SelectAndScatterMax(p0 backends.Op, p1 backends.Op, p2 []int,
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("SelectAndScatterMax", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("SelectAndScatterMax", ins, []any{p2, p3, p4}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.SelectAndScatterMax(in[o0], in[o1], p2, p3, p4)
 		return []backends.Op{r0}, err
 	})
@@ -1413,7 +1413,7 @@ func (r *recorder) SelectAndScatterMin(p0 backends.Op, p1 backends.Op, p2 []int,
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("SelectAndScatterMin", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("SelectAndScatterMin", ins, []any{p2, p3, p4}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.SelectAndScatterMin(in[o0], in[o1], p2, p3, p4)
 		return []backends.Op{r0}, err
 	})
@@ -1430,7 +1430,7 @@ func (r *recorder) ShiftLeft(p0 backends.Op, p1 backends.Op) (backends.Op, error
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("ShiftLeft", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ShiftLeft", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ShiftLeft(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -1447,7 +1447,7 @@ func (r *recorder) ShiftRightArithmetic(p0 backends.Op, p1 backends.Op) (backend
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("ShiftRightArithmetic", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ShiftRightArithmetic", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ShiftRightArithmetic(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -1464,7 +1464,7 @@ func (r *recorder) ShiftRightLogical(p0 backends.Op, p1 backends.Op) (backends.O
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("ShiftRightLogical", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("ShiftRightLogical", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.ShiftRightLogical(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -1479,7 +1479,7 @@ func (r *recorder) Sign(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Sign", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Sign", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Sign(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -1494,7 +1494,7 @@ func (r *recorder) Sin(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Sin", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Sin", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Sin(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -1509,7 +1509,7 @@ func (r *recorder) Slice(p0 backends.Op, p1 []int, p2 []int, p3 []int) (backends
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Slice", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Slice", ins, []any{p1, p2, p3}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Slice(in[o0], p1, p2, p3)
 		return []backends.Op{r0}, err
 	})
@@ -1524,7 +1524,7 @@ func (r *recorder) Sqrt(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Sqrt", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Sqrt", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Sqrt(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -1541,7 +1541,7 @@ func (r *recorder) Sub(p0 backends.Op, p1 backends.Op) (backends.Op, error) {
 	ins = append(ins, p0)
 	o1 := len(ins)
 	ins = append(ins, p1)
-	outs, err := r.record("Sub", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Sub", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Sub(in[o0], in[o1])
 		return []backends.Op{r0}, err
 	})
@@ -1556,7 +1556,7 @@ func (r *recorder) Tanh(p0 backends.Op) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Tanh", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Tanh", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Tanh(in[o0])
 		return []backends.Op{r0}, err
 	})
@@ -1571,7 +1571,7 @@ func (r *recorder) Transpose(p0 backends.Op, p1 ...int) (backends.Op, error) {
 	var ins []backends.Op
 	o0 := len(ins)
 	ins = append(ins, p0)
-	outs, err := r.record("Transpose", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Transpose", ins, []any{p1}, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Transpose(in[o0], p1...)
 		return []backends.Op{r0}, err
 	})
@@ -1590,7 +1590,7 @@ func (r *recorder) Where(p0 backends.Op, p1 backends.Op, p2 backends.Op) (backen
 	ins = append(ins, p1)
 	o2 := len(ins)
 	ins = append(ins, p2)
-	outs, err := r.record("Where", ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
+	outs, err := r.record("Where", ins, nil, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {
 		r0, err := b.Where(in[o0], in[o1], in[o2])
 		return []backends.Op{r0}, err
 	})

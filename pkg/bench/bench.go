@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -26,7 +27,8 @@ type Case struct {
 	WidthDivisor int    `json:"width_divisor"`
 	InputSize    int    `json:"input_size"`
 	Batch        int    `json:"batch"`
-	Steps        int    `json:"steps"` // timed steps, after one untimed warm-up step (which compiles)
+	Steps        int    `json:"steps"`             // timed steps, after one untimed warm-up step (which compiles)
+	Threads      int    `json:"threads,omitempty"` // the peer's threads (PyTorch); 0: the machine's cores
 }
 
 func (c Case) String() string {
@@ -41,15 +43,16 @@ type Result struct {
 	ImagesPerSec float64 `json:"images_per_second"`
 	CompileSec   float64 `json:"warmup_seconds"` // first step, including graph compilation
 	PeakRSSMiB   float64 `json:"peak_rss_mib"`   // of the whole process (run one case per process for a clean figure)
+	Cores        float64 `json:"cores"`          // CPU time over wall time during the timed steps: mean cores busy
 }
 
 // Standard lists the cases of the CPU backend issue: training at ÷16, ÷8, ÷4 (32×32) and ÷8, ÷4 (64×64), inference
 // at ÷8 32×32, and one reconstruction step at ÷8 32×32.
 func Standard(steps int) []Case {
 	return []Case{
-		{"train", 16, 32, 128, steps}, {"train", 8, 32, 128, steps}, {"train", 4, 32, 128, steps},
-		{"train", 8, 64, 128, steps}, {"train", 4, 64, 128, steps},
-		{"infer", 8, 32, 128, steps}, {"recon", 8, 32, 1, 10 * steps},
+		{"train", 16, 32, 128, steps, 0}, {"train", 8, 32, 128, steps, 0}, {"train", 4, 32, 128, steps, 0},
+		{"train", 8, 64, 128, steps, 0}, {"train", 4, 64, 128, steps, 0},
+		{"infer", 8, 32, 128, steps, 0}, {"recon", 8, 32, 1, 10 * steps, 0},
 	}
 }
 
@@ -57,8 +60,8 @@ func Standard(steps int) []Case {
 // (the mini scale) for comparison.
 func Paper(steps int) []Case {
 	return []Case{
-		{"train", 8, 32, 128, steps}, {"train", 4, 64, 128, steps}, {"train", 1, 64, 128, steps},
-		{"infer", 1, 64, 128, steps}, {"recon", 1, 64, 1, 10 * steps},
+		{"train", 8, 32, 128, steps, 0}, {"train", 4, 64, 128, steps, 0}, {"train", 1, 64, 128, steps, 0},
+		{"infer", 1, 64, 128, steps, 0}, {"recon", 1, 64, 1, 10 * steps, 0},
 	}
 }
 
@@ -139,15 +142,26 @@ func Run(b backends.Backend, c Case) (Result, error) {
 		return Result{}, fmt.Errorf("%s: %w", c, err)
 	}
 	warm := time.Since(start).Seconds()
+	cpu0 := CPUSeconds()
 	start = time.Now()
 	for range c.Steps {
 		if err := step(); err != nil {
 			return Result{}, err
 		}
 	}
-	per := time.Since(start).Seconds() / float64(c.Steps)
+	wall := time.Since(start).Seconds()
+	per := wall / float64(c.Steps)
 	return Result{Case: c, Backend: b.Name(), SecondsStep: per, ImagesPerSec: float64(c.Batch) / per,
-		CompileSec: warm, PeakRSSMiB: PeakRSSMiB()}, nil
+		CompileSec: warm, PeakRSSMiB: PeakRSSMiB(), Cores: (CPUSeconds() - cpu0) / wall}, nil
+}
+
+// CPUSeconds is the CPU time (user and system) the process has used so far.
+func CPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 // PeakRSSMiB is the process's peak resident set size (VmHWM) in MiB, or 0 where /proc is not available.

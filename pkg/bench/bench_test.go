@@ -13,7 +13,7 @@ func TestRunsEveryKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []Case{{"train", 16, 32, 4, 1}, {"infer", 16, 32, 4, 1}, {"recon", 16, 32, 1, 1}} {
+	for _, c := range []Case{{"train", 16, 32, 4, 1, 0}, {"infer", 16, 32, 4, 1, 0}, {"recon", 16, 32, 1, 1, 0}} {
 		r, err := Run(b, c)
 		if err != nil {
 			t.Fatalf("%s: %v", c, err)
@@ -22,7 +22,7 @@ func TestRunsEveryKind(t *testing.T) {
 			t.Errorf("%s: %+v", c, r)
 		}
 	}
-	if _, err := Run(b, Case{"dance", 16, 32, 4, 1}); err == nil {
+	if _, err := Run(b, Case{"dance", 16, 32, 4, 1, 0}); err == nil {
 		t.Error("an unknown kind must fail")
 	}
 }
@@ -33,7 +33,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := Run(bk, Case{"train", 8, 32, 128, max(1, b.N)})
+	r, err := Run(bk, Case{"train", 8, 32, 128, max(1, b.N), 0})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func BenchmarkReconStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := Run(bk, Case{"recon", 8, 32, 1, max(10, b.N)})
+	r, err := Run(bk, Case{"recon", 8, 32, 1, max(10, b.N), 0})
 	if err != nil {
 		b.Fatal(err)
 	}

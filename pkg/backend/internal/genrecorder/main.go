@@ -1,7 +1,8 @@
 // Command genrecorder writes pkg/backend/recorder_gen.go: one method of the recording builder for every operation
 // of GoMLX's backends.Builder interface (StandardOps and CollectiveOps, Parameter and Constant excluded). Each
-// method records the operation (its name, its operand Ops and a closure that replays it on another builder) and
-// builds it on the shadow builder, which checks it and infers its shape.
+// method records the operation (its name, its operand Ops, its other arguments in order, and a closure that replays
+// it on another builder) and builds it on the shadow builder, which checks it and infers its shape. The executor
+// (executor.go) reads the recorded arguments to run the operations it implements itself.
 //
 // Run it with `go generate ./pkg/backend/` after upgrading GoMLX.
 package main
@@ -73,7 +74,7 @@ var (
 func writeMethod(w *bytes.Buffer, m reflect.Method) error {
 	t := m.Type
 	var params, callArgs []string
-	var collect []string
+	var collect, args []string
 	for i := range t.NumIn() {
 		in := t.In(i)
 		name := fmt.Sprintf("p%d", i)
@@ -95,6 +96,7 @@ func writeMethod(w *bytes.Buffer, m reflect.Method) error {
 			}
 			callArgs = append(callArgs, arg)
 		default:
+			args = append(args, name)
 			if variadic {
 				callArgs = append(callArgs, name+"...")
 			} else {
@@ -132,7 +134,11 @@ func writeMethod(w *bytes.Buffer, m reflect.Method) error {
 		w.WriteString(c + "\n")
 	}
 	call := fmt.Sprintf("b.%s(%s)", m.Name, strings.Join(callArgs, ", "))
-	fmt.Fprintf(w, "outs, err := r.record(%q, ins, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {\n", m.Name)
+	argList := "nil"
+	if len(args) > 0 {
+		argList = "[]any{" + strings.Join(args, ", ") + "}"
+	}
+	fmt.Fprintf(w, "outs, err := r.record(%q, ins, %s, func(b backends.Builder, in []backends.Op) ([]backends.Op, error) {\n", m.Name, argList)
 	switch {
 	case sliceResult:
 		fmt.Fprintf(w, "return %s\n", call)
