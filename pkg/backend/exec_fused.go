@@ -28,6 +28,7 @@ const (
 	loadContiguous loadKind = iota // the register points into the operand's memory
 	loadInvariant                  // the same values in every chunk: filled once per worker
 	loadGather                     // gathered per chunk
+	loadUnused                     // no operation reads it (its readers recompute the value instead)
 )
 
 // fusedLoad is an operand of the group that lives outside it.
@@ -57,7 +58,8 @@ type fusedGroup struct {
 	slots        []int
 	scratchSlots int
 	loadKeys     map[string]int
-	memberOf     map[int]int // value id → member index
+	memberOf     map[int]int    // value id → member index
+	cse          map[string]int // operation and operands → member index
 }
 
 type fusedMember struct {
@@ -95,8 +97,13 @@ func (g *fusedGroup) finalize(stored []bool) {
 	// stays small, else those operands are gathered.
 	const target, limit = 2048, 16384
 	chunk := 1
+	used := g.usedLoads()
 	for i := range g.loads {
 		l := &g.loads[i]
+		if !used[i] {
+			l.kind = loadUnused
+			continue
+		}
 		switch p := l.lay.period(); {
 		case p == l.lay.size() && p == g.size && l.lay.contiguous():
 			l.kind = loadContiguous
@@ -113,7 +120,7 @@ func (g *fusedGroup) finalize(stored []bool) {
 		// One chunk: an invariant operand is gathered once anyway.
 	}
 	for i := range g.loads {
-		if l := &g.loads[i]; l.kind != loadContiguous && l.kind != loadInvariant {
+		if l := &g.loads[i]; l.kind == loadGather {
 			l.lay = l.lay.simplified()
 		}
 	}
@@ -133,7 +140,7 @@ func (g *fusedGroup) finalize(stored []bool) {
 	next := 0
 	for i, l := range g.loads {
 		g.slots[i] = -1
-		if l.kind != loadContiguous {
+		if l.kind == loadInvariant || l.kind == loadGather {
 			g.slots[i] = next
 			next++
 		}
@@ -191,7 +198,7 @@ func (g *fusedGroup) finalize(stored []bool) {
 		free = append(free, dying...)
 	}
 	g.scratchSlots = next
-	g.memberOf, g.loadKeys = nil, nil
+	g.memberOf, g.loadKeys, g.cse = nil, nil, nil
 }
 
 func lcm(a, b int) int {

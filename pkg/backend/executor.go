@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -121,7 +122,10 @@ type program struct {
 	paramNames   []string
 	outputs      []int
 	steps        []*execStep
-	groupsBySize map[int][]int
+	index        map[*execStep]int   // position of each step
+	groupsBySize map[int][]*execStep // fused groups by number of elements, in order
+	pending      map[int]*pendingOp  // element-wise operations waiting for a consumer, by result
+	computed     map[string]int      // element-wise operation and operand layouts → the value that holds its result
 	arenaBytes   int
 	scratchBytes int
 	// releaseAfter lists, per step, the segments' results whose last reader it is (returned to the pure-Go
@@ -162,7 +166,8 @@ func (r *recorder) Compile(outputs []backends.Op, shardings []*backends.Sharding
 }
 
 func (r *recorder) plan(outVals []*value) (*program, error) {
-	p := &program{inner: r.inner, name: r.name, vals: make([]*vinfo, r.nvalues), groupsBySize: make(map[int][]int)}
+	p := &program{inner: r.inner, name: r.name, vals: make([]*vinfo, r.nvalues), index: make(map[*execStep]int),
+		groupsBySize: make(map[int][]*execStep), pending: make(map[int]*pendingOp), computed: make(map[string]int)}
 	live := make([]bool, len(r.nodes))
 	var mark func(n *recNode)
 	mark = func(n *recNode) {
@@ -183,6 +188,12 @@ func (r *recorder) plan(outVals []*value) (*program, error) {
 		for _, v := range n.outputs {
 			p.vals[v.id] = &vinfo{shape: v.shape, es: v.shape.DType.Size(), step: -1, output: -1}
 		}
+	}
+	for i, v := range outVals {
+		p.outputs = append(p.outputs, v.id)
+		p.vals[v.id].output = i
+	}
+	for _, n := range r.nodes {
 		if n.param >= 0 {
 			p.vals[n.outputs[0].id].store = storeParam
 			p.params = append(p.params, n.outputs[0].id)
@@ -196,9 +207,17 @@ func (r *recorder) plan(outVals []*value) (*program, error) {
 			return nil, fmt.Errorf("cpu backend: %s: %w", n.name, err)
 		}
 	}
-	for i, v := range outVals {
-		p.outputs = append(p.outputs, v.id)
-		p.vals[v.id].output = i
+	for _, id := range p.outputs {
+		p.demand(id)
+	}
+	if len(p.pending) > 0 {
+		return nil, fmt.Errorf("cpu backend: %d element-wise operations were never placed", len(p.pending))
+	}
+	p.rematerialize()
+	for _, st := range p.steps {
+		if st.kind == stepFused {
+			st.reads = p.stepReads(st)
+		}
 	}
 	if err := p.finish(); err != nil {
 		return nil, err
@@ -209,6 +228,7 @@ func (r *recorder) plan(outVals []*value) (*program, error) {
 	if debugPlan != nil {
 		debugPlan(p)
 	}
+	memoryReport(p)
 	return p, nil
 }
 
@@ -261,15 +281,22 @@ func (p *program) addNode(mode execMode, n *recNode) error {
 // layoutOf returns where the elements of value id are.
 func (p *program) layoutOf(id int) layout {
 	if l := p.vals[id].lay; l != nil {
-		return *l
+		out := *l
+		// A view taken while its base was waiting may find that base turned into an alias of an identical operation
+		// since (join: the alias reads the same elements in the same order): look through it.
+		for p.vals[out.base].lay != nil {
+			alias := p.vals[out.base].lay
+			out.base, out.offset = alias.base, out.offset+alias.offset
+		}
+		return out
 	}
 	return rowMajor(id, p.vals[id].shape.Dimensions)
 }
 
 // baseOf returns the materialized value whose memory holds value id.
 func (p *program) baseOf(id int) int {
-	if l := p.vals[id].lay; l != nil {
-		return l.base
+	for p.vals[id].lay != nil {
+		id = p.vals[id].lay.base
 	}
 	return id
 }
@@ -281,11 +308,13 @@ func (p *program) prodStep(id int) int {
 
 func (p *program) newStep(st *execStep) int {
 	p.steps = append(p.steps, st)
+	p.index[st] = len(p.steps) - 1
 	return len(p.steps) - 1
 }
 
-// insertStep puts a step at position at, after every step that produces its operands but before later fused groups
-// that do not need it: operations that need its result may still join those groups.
+// insertStep puts a step at position at, before the steps that follow: kernels run as soon as their operands allow
+// (so that operations needing their results may still join the fused groups that follow), and groups of operations
+// that a later group needs are placed just before it.
 func (p *program) insertStep(at int, st *execStep) int {
 	p.steps = slices.Insert(p.steps, at, st)
 	for _, vi := range p.vals {
@@ -293,12 +322,8 @@ func (p *program) insertStep(at int, st *execStep) int {
 			vi.step++
 		}
 	}
-	for size, gs := range p.groupsBySize {
-		for i, g := range gs {
-			if g >= at {
-				p.groupsBySize[size][i] = g + 1
-			}
-		}
+	for i, s := range p.steps {
+		p.index[s] = i
 	}
 	return at
 }
@@ -327,64 +352,258 @@ func (p *program) memberAlias(g *fusedGroup, id int) (int, bool) {
 	if m, ok := g.memberOf[id]; ok {
 		return m, true
 	}
-	if l := p.vals[id].lay; l != nil {
-		if m, ok := g.memberOf[l.base]; ok && l.offset == 0 && l.size() == g.size && l.contiguous() {
+	if p.vals[id].lay != nil {
+		if m, ok := g.memberOf[p.layoutOf(id).base]; ok && p.inOrder(id, g.size) {
 			return m, true
 		}
 	}
 	return 0, false
 }
 
-func (p *program) canJoin(gi int, ins []int) bool {
-	g := p.steps[gi].group
+// inOrder reports whether value id (a view) reads its base's first size elements in order: then a fused group that
+// computes the base can hand its register over.
+func (p *program) inOrder(id, size int) bool {
+	if p.vals[id].lay == nil {
+		return true
+	}
+	l := p.layoutOf(id)
+	return l.offset == 0 && l.size() == size && l.contiguous()
+}
+
+// Element-wise operations are placed in fused groups on demand. An operation waits (pendingOp) until something needs
+// its result: a kernel, a segment, a graph output, or an element-wise operation being placed. It is then placed in
+// the group of that consumer when it can be (so that its result never reaches memory), else in the newest group of
+// its size that its operands allow, or a new group. Placing at the first use keeps, for instance, the ReLU masks
+// that back-propagation computes from the forward activations out of the forward pass's groups, where they would be
+// stored until the backward pass reads them.
+type pendingOp struct {
+	out int
+	op  string
+	fn  kernelFn
+	ins []int
+}
+
+// addElementwise records "value out = fn(ins)": it is placed when something needs it. An operation already recorded
+// on the same operands (GoMLX's graphs repeat some, batch norm's x − mean for one) is not recorded twice: out becomes
+// a view of the first one's result.
+func (p *program) addElementwise(out int, op string, fn kernelFn, ins []int) {
+	key := fmt.Sprint(op, " ", p.vals[out].shape.DType)
 	for _, u := range ins {
+		if u < 0 {
+			key += " -"
+			continue
+		}
+		l := p.layoutOf(u)
+		key += fmt.Sprint(" ", l.base, l.offset, l.dims, l.strides)
+	}
+	if first, ok := p.computed[key]; ok && p.vals[out].output < 0 && p.vals[first].shape.Size() == p.vals[out].shape.Size() {
+		l := rowMajor(first, p.vals[out].shape.Dimensions)
+		p.vals[out].lay = &l
+		return
+	}
+	p.computed[key] = out
+	p.pending[out] = &pendingOp{out: out, op: op, fn: fn, ins: slices.Clone(ins)}
+}
+
+// demand places the waiting operation that computes the memory of value id, if any.
+func (p *program) demand(id int) {
+	if id < 0 {
+		return
+	}
+	if pe, ok := p.pending[p.baseOf(id)]; ok {
+		gi := p.chooseGroup(pe, len(p.steps))
+		if gi < 0 {
+			gi = p.newGroup(len(p.steps), p.vals[pe.out].shape.Size())
+		}
+		p.place(pe, gi)
+	}
+}
+
+// earliest returns the last step that an operand of pe (or of a waiting operation it needs) comes from.
+func (p *program) earliest(pe *pendingOp, memo map[*pendingOp]int) int {
+	if e, ok := memo[pe]; ok {
+		return e
+	}
+	e := -1
+	for _, u := range pe.ins {
 		if u < 0 {
 			continue
 		}
-		if _, ok := p.memberAlias(g, u); ok {
-			continue
-		}
-		if p.prodStep(u) >= gi {
-			return false
+		if q, ok := p.pending[p.baseOf(u)]; ok {
+			e = max(e, p.earliest(q, memo))
+		} else {
+			e = max(e, p.prodStep(u))
 		}
 	}
-	return true
+	memo[pe] = e
+	return e
 }
 
-// addElementwise adds "value out = fn(ins)" to a fused group: the newest of its size that it can join (a few are
-// tried), else a new one.
-func (p *program) addElementwise(out int, op string, fn kernelFn, ins []int) {
-	size := p.vals[out].shape.Size()
+// chooseGroup returns the newest fused group before step `before` with pe's number of elements that pe can join
+// (every operand computed earlier, in that group, or waiting and placeable there), or −1.
+func (p *program) chooseGroup(pe *pendingOp, before int) int {
+	size := p.vals[pe.out].shape.Size()
+	memo := make(map[*pendingOp]int)
 	cands := p.groupsBySize[size]
-	gi := -1
-	for i := len(cands) - 1; i >= max(0, len(cands)-4); i-- {
-		if p.canJoin(cands[i], ins) {
-			gi = cands[i]
-			break
+	tried := 0
+	for i := len(cands) - 1; i >= 0 && tried < 4; i-- {
+		gi := p.index[cands[i]]
+		if gi >= before {
+			continue
+		}
+		tried++
+		g := cands[i].group
+		ok := true
+		for _, u := range pe.ins {
+			if u < 0 {
+				continue
+			}
+			if _, alias := p.memberAlias(g, u); alias {
+				continue
+			}
+			if q, waiting := p.pending[p.baseOf(u)]; waiting {
+				ok = p.earliest(q, memo) < gi
+			} else {
+				ok = p.prodStep(u) < gi
+			}
+			if !ok {
+				break
+			}
+		}
+		if ok {
+			return gi
 		}
 	}
-	if gi < 0 {
-		gi = p.newStep(&execStep{kind: stepFused, name: "fused",
-			group: &fusedGroup{size: size, loadKeys: make(map[string]int), memberOf: make(map[int]int)}})
-		p.groupsBySize[size] = append(p.groupsBySize[size], gi)
+	return -1
+}
+
+// newGroup inserts an empty fused group at position at and returns its index.
+func (p *program) newGroup(at, size int) int {
+	st := &execStep{kind: stepFused, name: "fused", group: &fusedGroup{size: size, loadKeys: make(map[string]int),
+		memberOf: make(map[int]int), cse: make(map[string]int)}}
+	at = p.insertStep(at, st)
+	if debugPrograms {
+		fmt.Printf("new group at %d (size %d)\n", at, size)
 	}
+	list := p.groupsBySize[size]
+	i, _ := slices.BinarySearchFunc(list, at, func(s *execStep, at int) int { return p.index[s] - at })
+	p.groupsBySize[size] = slices.Insert(list, i, st)
+	return at
+}
+
+// place puts pe into group gi with the waiting operations it needs: those of its number of elements that it reads
+// in order join the group too (recursively), so that their results stay in registers; everything else they need —
+// read through a strided view, of another size, or needed by such an operation — is placed in groups before gi first.
+func (p *program) place(pe *pendingOp, gi int) {
+	st := p.steps[gi]
+	size := st.group.size
+	waiting := func(u int) *pendingOp {
+		if u < 0 {
+			return nil
+		}
+		return p.pending[p.baseOf(u)]
+	}
+	inOrder := func(u int) bool { return p.vals[waiting(u).out].shape.Size() == size && p.inOrder(u, size) }
+	joins := map[*pendingOp]bool{}
+	var collect func(q *pendingOp)
+	collect = func(q *pendingOp) {
+		if joins[q] {
+			return
+		}
+		joins[q] = true
+		for _, u := range q.ins {
+			if w := waiting(u); w != nil && inOrder(u) {
+				collect(w)
+			}
+		}
+	}
+	collect(pe)
+	before := map[*pendingOp]bool{}
+	var mark func(q *pendingOp)
+	mark = func(q *pendingOp) {
+		if before[q] {
+			return
+		}
+		before[q] = true
+		for _, u := range q.ins {
+			if w := waiting(u); w != nil {
+				mark(w)
+			}
+		}
+	}
+	for q := range joins {
+		for _, u := range q.ins {
+			if w := waiting(u); w != nil && !inOrder(u) {
+				mark(w)
+			}
+		}
+	}
+	// In recording order, so that the plan does not depend on map order.
+	var first []*pendingOp
+	for q := range before {
+		first = append(first, q)
+	}
+	slices.SortFunc(first, func(a, b *pendingOp) int { return a.out - b.out })
+	for _, q := range first {
+		if p.pending[q.out] != q {
+			continue // placed already, with an operation that needs it
+		}
+		at := p.index[st]
+		qi := p.chooseGroup(q, at)
+		if qi < 0 {
+			qi = p.newGroup(at, p.vals[q.out].shape.Size())
+		}
+		p.place(q, qi)
+	}
+	var placeIn func(q *pendingOp)
+	placeIn = func(q *pendingOp) {
+		if p.pending[q.out] != q {
+			return
+		}
+		delete(p.pending, q.out)
+		for _, u := range q.ins {
+			if w := waiting(u); w != nil && joins[w] {
+				placeIn(w)
+			}
+		}
+		if debugPrograms {
+			fmt.Printf("place v%d = %s%v in step %d\n", q.out, q.op, q.ins, p.index[st])
+		}
+		p.join(p.index[st], q)
+	}
+	placeIn(pe)
+}
+
+// join appends pe to group gi (its waiting operands are placed). An operation that the group already computes from
+// the same operands is not computed twice: its result becomes a view of the first (GoMLX's gradients repeat some).
+func (p *program) join(gi int, pe *pendingOp) {
 	st := p.steps[gi]
 	g := st.group
+	out := pe.out
 	src := [3]int{-1, -1, -1}
 	dims := p.vals[out].shape.Dimensions
-	for j, u := range ins {
+	var newReads []int
+	for j, u := range pe.ins {
 		if m, ok := p.memberAlias(g, u); ok {
 			src[j] = memberRef(m)
 			continue
 		}
 		l := p.layoutOf(u).implicitBroadcast(dims)
 		src[j] = g.addLoad(l, p.vals[u].es)
-		st.reads = append(st.reads, l.base)
+		newReads = append(newReads, l.base)
 	}
+	key := fmt.Sprint(pe.op, p.vals[out].shape.DType, src)
+	if m, ok := g.cse[key]; ok && p.vals[out].output < 0 {
+		l := rowMajor(g.members[m].id, dims)
+		p.vals[out].lay = &l
+		return
+	}
+	st.reads = append(st.reads, newReads...)
 	m := len(g.members)
 	g.members = append(g.members, fusedMember{id: out, es: p.vals[out].es})
 	g.memberOf[out] = m
-	g.instrs = append(g.instrs, fusedInstr{op: op, fn: fn, dst: memberRef(m), src: src})
+	g.cse[key] = m
+	g.instrs = append(g.instrs, fusedInstr{op: pe.op, fn: pe.fn, dst: memberRef(m), src: src})
 	p.vals[out].step = gi
 }
 
@@ -394,6 +613,7 @@ func (p *program) addKernel(name string, k nativeKernel, ins []int, out int) {
 		if l := p.vals[u].lay; l != nil && !l.contiguous() {
 			ins[j] = p.materialize(u)
 		}
+		p.demand(ins[j])
 	}
 	st := &execStep{kind: stepKernel, name: name, kern: k, ins: ins, outs: []int{out}}
 	at := 0
@@ -420,6 +640,7 @@ func (p *program) addFallback(n *recNode, ins []int) {
 				ins[j] = p.materialize(u)
 				subst[u] = ins[j]
 			}
+			p.demand(ins[j])
 		}
 	}
 	gi := len(p.steps) - 1
@@ -456,6 +677,14 @@ func (p *program) addFallback(n *recNode, ins []int) {
 
 // finish decides what is stored where, compiles the segments and plans the arena.
 func (p *program) finish() error {
+	for si, st := range p.steps {
+		for _, id := range st.reads {
+			if p.vals[id].step >= si && !(st.kind == stepSegment && p.vals[id].step == si) {
+				return fmt.Errorf("cpu backend: internal error planning %s: step %d (%s) reads v%d, which step %d computes",
+					p.name, si, st.name, id, p.vals[id].step)
+			}
+		}
+	}
 	for si, st := range p.steps {
 		for _, id := range st.reads {
 			vi := p.vals[id]
@@ -645,7 +874,8 @@ func dataPointer(flat any) unsafe.Pointer {
 
 // ptrOf returns the address of value id's first element (for a view, its first element in the base's memory).
 func (p *program) ptrOf(st *execState, id int) unsafe.Pointer {
-	if l := p.vals[id].lay; l != nil {
+	if p.vals[id].lay != nil {
+		l := p.layoutOf(id)
 		base := st.ptr[l.base]
 		if base == nil {
 			return nil
@@ -687,6 +917,11 @@ func (p *program) Execute(inputs []backends.Buffer, donate []bool, _ backends.De
 	if len(inputs) != len(p.params) {
 		return nil, fmt.Errorf("cpu backend: %d inputs given, the computation takes %d", len(inputs), len(p.params))
 	}
+	defer func() { // an internal error: keep where it happened (GoMLX reports the panic without its stack)
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cpu backend: executing %s: %v\n%s", p.name, r, debug.Stack())
+		}
+	}()
 	if p.steps == nil && len(p.outputs) > 0 {
 		return nil, errors.New("cpu backend: executable already finalized")
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -19,10 +20,6 @@ import (
 // random axes broadcast back, comparisons, Where, dtype conversions and concatenations. It returns several of the
 // intermediate nodes, so that values stored from inside fused groups are compared too.
 func randomGraph(seed uint64, dims []int) func(in []*Node) []*Node {
-	return randomGraphAll(seed, dims, false)
-}
-
-func randomGraphAll(seed uint64, dims []int, all bool) func(in []*Node) []*Node {
 	return func(in []*Node) []*Node {
 		rng := rand.New(rand.NewPCG(seed, seed*7+1))
 		rank := len(dims)
@@ -113,9 +110,10 @@ func sliceRange(x *Node, starts, limits []int) *Node {
 	return Slice(x, specs...)
 }
 
-// compareOutputs compares element by element, relative to max(1, |want|); with sumScale, the second-to-last output
-// is a sum whose error is bounded relative to the last output (the sum of the magnitudes).
-func compareOutputs(t *testing.T, what string, got, want []*tensors.Tensor, tol float64, sumScale bool) {
+// compareOutputs compares element by element, relative to max(1, |want|). With sums, the last two outputs are the
+// sum of n elements and the sum of their magnitudes S: two summation orders may differ by up to n·ε·S (the classic
+// bound for recursive summation, ε the unit roundoff of the dtype), which tol·max(1, S) stands in for when larger.
+func compareOutputs(t *testing.T, what string, got, want []*tensors.Tensor, tol float64, sums int) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d outputs, want %d", what, len(got), len(want))
@@ -126,8 +124,13 @@ func compareOutputs(t *testing.T, what string, got, want []*tensors.Tensor, tol 
 		}
 		a, b := toFloats(got[i]), toFloats(want[i])
 		scale := func(j int) float64 { return math.Max(1, math.Abs(b[j])) }
-		if sumScale && i == len(want)-2 {
-			scale = func(int) float64 { return math.Max(1, toFloats(want[i+1])[0]) }
+		if sums > 0 && i >= len(want)-2 {
+			eps := math.Pow(2, -53)
+			if want[i].DType() == dtypes.Float32 {
+				eps = math.Pow(2, -24)
+			}
+			s := math.Max(1, toFloats(want[len(want)-1])[0])
+			scale = func(int) float64 { return math.Max(s, float64(sums)*eps*s/tol) }
 		}
 		for j := range b {
 			same := a[j] == b[j] || (math.IsNaN(a[j]) && math.IsNaN(b[j]))
@@ -172,11 +175,26 @@ func toFloats(t *tensors.Tensor) []float64 {
 }
 
 // The executor against the pure-Go backend ("cpu:segments" runs every operation but the convolutions op by op on
-// GoMLX's pure-Go backend), on random graphs over random shapes, in float32 and float64.
+// GoMLX's pure-Go backend), on random graphs over random shapes, in float32 and float64; a second time with every
+// value a candidate for rematerialization (exec_remat.go), which otherwise needs large graphs.
 func TestExecutorMatchesPureGo(t *testing.T) {
+	t.Run("default", testExecutorMatchesPureGo)
+	minElements, minDistance := rematMinElements, rematMinDistance
+	rematMinElements, rematMinDistance = 1, 1
+	defer func() { rematMinElements, rematMinDistance = minElements, minDistance }()
+	before := rematerialized.Load()
+	t.Run("rematerializing", testExecutorMatchesPureGo)
+	if n := rematerialized.Load() - before; n < 20 {
+		t.Errorf("%d values rematerialized, want many", n)
+	} else {
+		t.Logf("%d values rematerialized", n)
+	}
+}
+
+func testExecutorMatchesPureGo(t *testing.T) {
 	fused, pure := cpu(t), must(New("cpu:segments"))
 	rng := rand.New(rand.NewPCG(21, 22))
-	for trial := range 40 {
+	for trial := range 100 {
 		rank := 1 + rng.IntN(4)
 		dims := make([]int, rank)
 		for i := range dims {
@@ -192,6 +210,11 @@ func TestExecutorMatchesPureGo(t *testing.T) {
 		}
 		vecDims[rank-1] = dims[rank-1]
 		for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
+			// COTRAIN_TRIAL=n runs trial n alone and prints its programs (with COTRAIN_DEBUG_EXEC=1, their
+			// instructions).
+			if only := os.Getenv("COTRAIN_TRIAL"); only != "" && only != fmt.Sprint(trial) {
+				continue
+			}
 			inputs := func() []any {
 				mk := func(d ...int) *tensors.Tensor {
 					t := randTensor(rng, d...)
@@ -209,7 +232,11 @@ func TestExecutorMatchesPureGo(t *testing.T) {
 			}
 			want := MustNewExec(pure, build).MustExec(cloneAll(inputs)...)
 			got := MustNewExec(fused, build).MustExec(cloneAll(inputs)...)
-			compareOutputs(t, fmt.Sprintf("trial %d %v %s", trial, dims, dt), got, want, tol, true)
+			n := 1
+			for _, d := range dims {
+				n *= d
+			}
+			compareOutputs(t, fmt.Sprintf("trial %d %v %s", trial, dims, dt), got, want, tol, n)
 		}
 	}
 }
@@ -256,7 +283,7 @@ func TestExecutorPoolingAndReductions(t *testing.T) {
 		}
 		want := MustNewExec(pure, build).MustExec(cloneTensor(x))
 		got := MustNewExec(fused, build).MustExec(cloneTensor(x))
-		compareOutputs(t, fmt.Sprint(dims), got, want, 1e-12, false)
+		compareOutputs(t, fmt.Sprint(dims), got, want, 1e-12, 0)
 	}
 }
 

@@ -7,10 +7,11 @@ import (
 // The convolution kernel's fast paths (no input or kernel dilation, no negative padding: every convolution of the
 // paper's networks and of their gradients).
 //
-// The input is first copied into a canonical, zero-padded array [outer, padded spatial…, inner] (skipped when it is
-// already canonical and unpadded), so that no border test remains: along the last spatial axis the kernel's taps
-// then read one contiguous run of taps × channels elements. The patch matrix is never built whole: each core
-// gathers a tile of rows small enough to stay in its cache and multiplies it at once.
+// The input is read as a canonical array [outer, spatial…, inner] (copied into that order first only when its axes
+// are in another order): along the last spatial axis the kernel's taps read one contiguous run of taps × channels
+// elements, the part of a run that falls in the padding is zero-filled, and padding is never materialized. The
+// patch matrix is never built whole: each core gathers a tile of rows small enough to stay in its cache and
+// multiplies it at once.
 //
 //   - forward (and input-gradient) convolutions: row = output position (b, o…), columns = (k…, c), element
 //     x[b, o·stride + k, c]; output rows = tile × kernel matrix [k…·Cin, Cout];
@@ -23,10 +24,10 @@ import (
 type convRunPlan struct {
 	dual         bool
 	outer, inner int   // the canonical input's outer and inner sizes (batch and channels; swapped in the dual)
-	pdims        []int // canonical padded input [outer, P…, inner]
+	cdims        []int // canonical input [outer, S…, inner]
 	lo           []int // low padding per spatial axis
 	srcAxes      []int // input axes of outer, spatial…, inner
-	canonical    bool  // the input is already the canonical array (no copy)
+	canonical    bool  // the input's axes are already in canonical order (no copy)
 	rowDims      []int // spatial positions that index the patch rows (after outer)
 	tapDims      []int // spatial positions that index the patch columns (before inner)
 	alpha, beta  []int // element = xp[a, row_d·alpha_d + tap_d·beta_d, c]
@@ -89,15 +90,11 @@ func (c *convKernel) runPlan() *convRunPlan {
 		}
 	}
 	p.outer, p.inner = inDims[p.srcAxes[0]], inDims[p.srcAxes[rank+1]]
-	p.pdims = []int{p.outer}
-	for d := range rank {
-		p.pdims = append(p.pdims, inDims[ax.InputSpatial[d]]+c.paddings[d][0]+c.paddings[d][1])
+	p.cdims = make([]int, rank+2)
+	for i, a := range p.srcAxes {
+		p.cdims[i] = inDims[a]
 	}
-	p.pdims = append(p.pdims, p.inner)
 	p.canonical = slices.Equal(p.srcAxes, seq(0, rank+2))
-	for d := range rank {
-		p.canonical = p.canonical && c.paddings[d] == [2]int{}
-	}
 	numRow, numTap := 1, 1
 	for d := range rank {
 		numRow *= p.rowDims[d]
@@ -107,65 +104,18 @@ func (c *convKernel) runPlan() *convRunPlan {
 	return p
 }
 
-// padInput copies x (dims inDims) into the canonical padded array dst (dims p.pdims).
-func padInput[T float32 | float64](p *convRunPlan, dst, x []T, inDims []int) {
-	rank := len(p.pdims) - 2
-	xs := rowMajorStrides(inDims)
-	src := make([]int, rank+2) // x's stride along each canonical axis
-	for i, a := range p.srcAxes {
-		src[i] = xs[a]
-	}
-	rowLen := p.pdims[rank] * p.inner // one padded row along the last spatial axis
-	nrows := len(dst) / rowLen
-	inLast := inDims[p.srcAxes[rank]]
-	parallelFor(nrows, max(1, 8192/rowLen), func(_, lo, hi int) {
-		idx := make([]int, rank) // outer, spatial 0 … rank-2
-		for r := lo; r < hi; r++ {
-			rest := r
-			for d := rank - 1; d >= 0; d-- {
-				idx[d], rest = rest%p.pdims[d], rest/p.pdims[d]
-			}
-			row := dst[r*rowLen : (r+1)*rowLen]
-			off, inside := idx[0]*src[0], true
-			for d := 1; d < rank; d++ {
-				q := idx[d] - p.lo[d-1]
-				if q < 0 || q >= inDims[p.srcAxes[d]] {
-					inside = false
-					break
-				}
-				off += q * src[d]
-			}
-			if !inside {
-				clear(row)
-				continue
-			}
-			loW := p.lo[rank-1] * p.inner
-			clear(row[:loW])
-			clear(row[loW+inLast*p.inner:])
-			body := row[loW : loW+inLast*p.inner]
-			if src[rank+1] == 1 && src[rank] == p.inner {
-				copy(body, x[off:off+len(body)])
-				continue
-			}
-			for w := range inLast {
-				for c := range p.inner {
-					body[w*p.inner+c] = x[off+w*src[rank]+c*src[rank+1]]
-				}
-			}
-		}
-	})
+// reorder copies x (dims inDims) into the canonical array dst (dims p.cdims).
+func reorder[T float32 | float64](p *convRunPlan, dst, x []T, inDims []int) {
+	transposeInto(dst, x, inDims, p.srcAxes)
 }
 
-// gatherRows fills the patch rows [r0, r1) into dst (row-major, p.cols columns) from the padded input xp.
-func gatherRows[T float32 | float64](p *convRunPlan, dst, xp []T, r0, r1 int, tapOff []int) {
+// gatherRows fills the patch rows [r0, r1) into dst (row-major, p.cols columns) from the canonical input x: row r
+// is (a, pos…), column (tap…, c), element x[a, pos_d·alpha_d + tap_d·beta_d − lo_d, c], zero outside the input.
+func gatherRows[T float32 | float64](p *convRunPlan, dst, x []T, r0, r1 int, prefixes [][]int) {
 	rank := len(p.rowDims)
-	xs := rowMajorStrides(p.pdims)
-	runTaps := p.tapDims[rank-1]
-	contiguous := p.beta[rank-1] == 1
-	run := p.inner
-	if contiguous {
-		run *= runTaps
-	}
+	xs := rowMajorStrides(p.cdims)
+	last := rank - 1
+	runTaps, inLast := p.tapDims[last], p.cdims[rank]
 	perRow := 1
 	for _, d := range p.rowDims {
 		perRow *= d
@@ -173,46 +123,65 @@ func gatherRows[T float32 | float64](p *convRunPlan, dst, xp []T, r0, r1 int, ta
 	pos := make([]int, rank)
 	for r := r0; r < r1; r++ {
 		a, rest := r/perRow, r%perRow
-		for d := rank - 1; d >= 0; d-- {
+		for d := last; d >= 0; d-- {
 			pos[d], rest = rest%p.rowDims[d], rest/p.rowDims[d]
 		}
-		base := a * xs[0]
-		for d := range rank {
-			base += pos[d] * p.alpha[d] * xs[d+1]
-		}
 		row := dst[(r-r0)*p.cols : (r-r0+1)*p.cols]
+		q0 := pos[last]*p.alpha[last] - p.lo[last] // input position of tap 0 along the last axis
 		at := 0
-		for _, t := range tapOff {
-			if contiguous {
-				copy(row[at:at+run], xp[base+t:base+t+run])
-				at += run
+		for _, taps := range prefixes {
+			seg := row[at : at+runTaps*p.inner]
+			at += len(seg)
+			off, inside := a*xs[0], true
+			for d, t := range taps {
+				q := pos[d]*p.alpha[d] + t*p.beta[d] - p.lo[d]
+				if q < 0 || q >= p.cdims[d+1] {
+					inside = false
+					break
+				}
+				off += q * xs[d+1]
+			}
+			if !inside {
+				clear(seg)
 				continue
 			}
-			for k := range runTaps {
-				o := base + t + k*p.beta[rank-1]*xs[rank]
-				copy(row[at:at+p.inner], xp[o:o+p.inner])
-				at += p.inner
+			if p.beta[last] == 1 { // taps along the last axis are adjacent: one run, clipped to the input
+				lo, hi := max(0, -q0), min(runTaps, inLast-q0)
+				if hi <= lo {
+					clear(seg)
+					continue
+				}
+				clear(seg[:lo*p.inner])
+				copy(seg[lo*p.inner:hi*p.inner], x[off+(q0+lo)*p.inner:off+(q0+hi)*p.inner])
+				clear(seg[hi*p.inner:])
+				continue
+			}
+			for t := range runTaps {
+				cell := seg[t*p.inner : (t+1)*p.inner]
+				if q := q0 + t*p.beta[last]; q >= 0 && q < inLast {
+					copy(cell, x[off+q*p.inner:off+(q+1)*p.inner])
+				} else {
+					clear(cell)
+				}
 			}
 		}
 	}
 }
 
-// tapOffsets lists the offsets in the padded input of every tap position over all spatial axes but the last
-// (row-major), relative to a row's base.
-func tapOffsets(p *convRunPlan) []int {
+// tapPrefixes lists the tap positions over all spatial axes but the last, in row-major order.
+func tapPrefixes(p *convRunPlan) [][]int {
 	rank := len(p.tapDims)
-	xs := rowMajorStrides(p.pdims)
-	offs := []int{0}
+	out := [][]int{{}}
 	for d := range rank - 1 {
-		var next []int
-		for _, o := range offs {
+		var next [][]int
+		for _, pre := range out {
 			for t := range p.tapDims[d] {
-				next = append(next, o+t*p.beta[d]*xs[d+1])
+				next = append(next, append(slices.Clone(pre), t))
 			}
 		}
-		offs = next
+		out = next
 	}
-	return offs
+	return out
 }
 
 // convolveRuns runs a convolution on the fast path.
@@ -220,16 +189,12 @@ func convolveRuns[T float32 | float64](c *convKernel, p *convRunPlan, x, kern, o
 	gemm func(m, n, k int, a, b, c []T), gemmT func(m, n, k int, a, b []T, beta T, c []T)) {
 	xp := x
 	if !p.canonical {
-		size := 1
-		for _, d := range p.pdims {
-			size *= d
-		}
-		buf := getScratch[T](size)
+		buf := getScratch[T](len(x))
 		defer putScratch(buf)
 		xp = *buf
-		padInput(p, xp, x, c.in.Dimensions)
+		reorder(p, xp, x, c.in.Dimensions)
 	}
-	tapOff := tapOffsets(p)
+	tapOff := tapPrefixes(p)
 	es := 4
 	var zero T
 	if _, ok := any(zero).(float64); ok {
@@ -257,7 +222,7 @@ func convolveRuns[T float32 | float64](c *convKernel, p *convRunPlan, x, kern, o
 		for t := lo; t < hi; t++ {
 			r0, r1 := t*tile, min(p.rows, (t+1)*tile)
 			a := (*patches)[:(r1-r0)*p.cols]
-			if p.canonical && len(tapOff) == 1 && p.tapDims[len(p.tapDims)-1] == 1 && c.stridesAreOne() {
+			if len(tapOff) == 1 && p.tapDims[len(p.tapDims)-1] == 1 && c.stridesAreOne() && c.unpadded() {
 				a = xp[r0*p.cols : r1*p.cols] // a 1×1 convolution: the input rows are the patches
 			} else {
 				gatherRows(p, a, xp, r0, r1, tapOff)
@@ -277,7 +242,7 @@ func convolveRuns[T float32 | float64](c *convKernel, p *convRunPlan, x, kern, o
 // does not depend on the thread count.
 const dualLanes = 4
 
-func convolveDual[T float32 | float64](c *convKernel, p *convRunPlan, xp, kern, out []T, tapOff []int, tile, tiles int,
+func convolveDual[T float32 | float64](c *convKernel, p *convRunPlan, xp, kern, out []T, tapOff [][]int, tile, tiles int,
 	gemmT func(m, n, k int, a, b []T, beta T, c []T)) {
 	cout := c.kern.Dimensions[c.axes.KernelOutputChannels]
 	m := p.cols // taps × Cin: the result's rows
@@ -365,6 +330,15 @@ func (c *convKernel) outputIsCanonical() bool {
 		direct = direct && ax.OutputSpatial[d] == d+1
 	}
 	return direct
+}
+
+func (c *convKernel) unpadded() bool {
+	for _, pd := range c.paddings {
+		if pd != [2]int{} {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *convKernel) stridesAreOne() bool {

@@ -26,11 +26,32 @@ const (
 )
 
 // ConvBNReLU is one VGG layer: 3×3 convolution (Kaiming-normal fan-out initialisation, zero bias), batch norm, ReLU.
+// The kernel has the input's channels; see ConvBNReLURepeated for the grayscale input of conv1_1.
 func ConvBNReLU(ctx *context.Context, x *Node, out int) *Node {
-	in := x.Shape().Dimensions[3]
+	return convBNReLU(ctx, x, x.Shape().Dimensions[3], out)
+}
+
+// ConvBNReLURepeated is conv1_1 on a one-channel image that the authors' forward repeats into in identical channels
+// (SPEC §1.1: the grayscale image expanded to 3 channels; conv1_1 keeps 3 input channels). Convolving in identical
+// channels with a kernel K equals convolving the one channel with K summed over its input channels: the same function
+// and, through the sum, the same gradient for each of the in channels of the same variable [3, 3, in, out] (its
+// initialisation and parameter count unchanged), at a third of the cost and without materialising the repeated image.
+// Only the order of floating-point sums differs from convolving the repeated image.
+func ConvBNReLURepeated(ctx *context.Context, x *Node, in, out int) *Node {
+	return convBNReLU(ctx, x, in, out)
+}
+
+func convBNReLU(ctx *context.Context, x *Node, in, out int) *Node {
 	std := math.Sqrt(2 / float64(out*9)) // kaiming_normal_(mode="fan_out", nonlinearity="relu")
 	kernel := ctx.WithInitializer(initializers.RandomNormalFn(ctx, std)).
 		VariableWithShape("kernel", shapes.Make(x.DType(), 3, 3, in, out)).ValueGraph(x.Graph())
+	if c := x.Shape().Dimensions[3]; c != in {
+		if c != 1 {
+			panic(fmt.Sprintf("conv: %d input channels for a kernel of %d", c, in))
+		}
+		kernel = ReduceSum(kernel, 2) // the image repeated into in channels: sum the kernel over them
+		kernel = Reshape(kernel, 3, 3, 1, out)
+	}
 	bias := ctx.WithInitializer(initializers.Zero).VariableWithShape("bias", shapes.Make(x.DType(), out)).ValueGraph(x.Graph())
 	y := Convolve(x, kernel).StridePerAxis(1, 1).PadSame().Done()
 	y = Add(y, Reshape(bias, 1, 1, 1, out))
@@ -77,11 +98,8 @@ func BatchNorm(ctx *context.Context, x *Node) *Node {
 }
 
 // SharedBlock runs the layers that both tasks share: conv1_1 … ReLU after BN of conv3_1 (SPEC §1.3). A one-channel
-// image is repeated into InChannels channels first, as the authors' forward does.
+// image counts as repeated into InChannels channels, as the authors' forward does (ConvBNReLURepeated).
 func SharedBlock(ctx *context.Context, cfg VGGConfig, x *Node) *Node {
-	if x.Shape().Dimensions[3] == 1 && cfg.InChannels == 3 {
-		x = Concatenate([]*Node{x, x, x}, 3)
-	}
 	return runLayers(ctx, cfg, x, 0, sharedEnd)
 }
 
@@ -157,7 +175,11 @@ func runLayers(ctx *context.Context, cfg VGGConfig, x *Node, from, to int) *Node
 			continue
 		}
 		if i >= from {
-			x = ConvBNReLU(ctx.In(convNames[i]), x, cfg.Width(v))
+			if i == 0 {
+				x = ConvBNReLURepeated(ctx.In(convNames[i]), x, cfg.InChannels, cfg.Width(v))
+			} else {
+				x = ConvBNReLU(ctx.In(convNames[i]), x, cfg.Width(v))
+			}
 		}
 	}
 	return x
@@ -204,9 +226,6 @@ func Features(ctx *context.Context, cfg VGGConfig, x *Node, layer string) (*Node
 	end := layerEnd(layer)
 	if end < 0 {
 		return nil, fmt.Errorf("layer %q: want one of %v", layer, LayerNames())
-	}
-	if x.Shape().Dimensions[3] == 1 && cfg.InChannels == 3 {
-		x = Concatenate([]*Node{x, x, x}, 3)
 	}
 	x = runLayers(ctx.In(ScopeShared), cfg, x, 0, min(end, sharedEnd))
 	if end > sharedEnd {

@@ -50,3 +50,48 @@ func TestVariablePathsAndFeatures(t *testing.T) {
 		t.Errorf("layer names %v", names)
 	}
 }
+
+// conv1_1 on a grayscale image (the kernel summed over its 3 input channels) equals conv1_1 on the image repeated into
+// 3 channels, as the authors' forward computes it: the same output and the same gradient for the 3-channel kernel and
+// the image.
+func TestRepeatedChannelsEqualConcatenation(t *testing.T) {
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := make([]float64, 2*8*8)
+	for i := range img {
+		img[i] = float64((i*37)%19)/9 - 1
+	}
+	x := tensors.FromFlatDataAndDimensions(img, 2, 8, 8, 1)
+	run := func(repeat bool) []*tensors.Tensor {
+		ctx := context.New()
+		if err := ctx.SetRNGStateFromSeed(7); err != nil { // the same initial kernel in both
+			t.Fatal(err)
+		}
+		return context.MustNewExec(b, ctx, func(ctx *context.Context, x *Node) []*Node {
+			var y *Node
+			if repeat {
+				y = ConvBNReLURepeated(ctx.In("c"), x, 3, 4)
+			} else {
+				y = ConvBNReLU(ctx.In("c"), Concatenate([]*Node{x, x, x}, 3), 4)
+			}
+			loss := ReduceAllSum(Mul(y, Cos(Iota(x.Graph(), y.Shape(), -1))))
+			kernel := ctx.In("c").GetVariable("kernel").ValueGraph(x.Graph())
+			g := Gradient(loss, x, kernel)
+			return []*Node{y, g[0], g[1]}
+		}).MustExec(x)
+	}
+	want, got := run(false), run(true)
+	for i, what := range []string{"output", "image gradient", "kernel gradient"} {
+		a, w := tensors.MustCopyFlatData[float64](got[i]), tensors.MustCopyFlatData[float64](want[i])
+		if len(a) != len(w) {
+			t.Fatalf("%s: %d values, want %d", what, len(a), len(w))
+		}
+		for j := range a {
+			if d := a[j] - w[j]; d > 1e-9 || d < -1e-9 {
+				t.Fatalf("%s[%d] = %v with the summed kernel, %v with the repeated image", what, j, a[j], w[j])
+			}
+		}
+	}
+}
