@@ -30,14 +30,25 @@ func dgemmT(m, n, k int, a, b []float64, beta float64, c []float64) {
 		1, (*C.double)(&a[0]), C.blasint(m), (*C.double)(&b[0]), C.blasint(n), C.double(beta), (*C.double)(&c[0]), C.blasint(n))
 }
 
-// sgemm sets c = a × b for row-major a [m, k], b [k, n], c [m, n] (all sizes positive).
+// sgemm sets c = a × b for row-major a [m, k], b [k, n], c [m, n] (all sizes positive); a product with one column
+// is a matrix-vector product (gemv, much faster than gemm there).
 func sgemm(m, n, k int, a, b, c []float32) {
+	if n == 1 {
+		C.cblas_sgemv(C.CblasRowMajor, C.CblasNoTrans, C.blasint(m), C.blasint(k), 1, (*C.float)(&a[0]),
+			C.blasint(k), (*C.float)(&b[0]), 1, 0, (*C.float)(&c[0]), 1)
+		return
+	}
 	C.cblas_sgemm(C.CblasRowMajor, C.CblasNoTrans, C.CblasNoTrans, C.blasint(m), C.blasint(n), C.blasint(k),
 		1, (*C.float)(&a[0]), C.blasint(k), (*C.float)(&b[0]), C.blasint(n), 0, (*C.float)(&c[0]), C.blasint(n))
 }
 
 // dgemm is sgemm in float64.
 func dgemm(m, n, k int, a, b, c []float64) {
+	if n == 1 {
+		C.cblas_dgemv(C.CblasRowMajor, C.CblasNoTrans, C.blasint(m), C.blasint(k), 1, (*C.double)(&a[0]),
+			C.blasint(k), (*C.double)(&b[0]), 1, 0, (*C.double)(&c[0]), 1)
+		return
+	}
 	C.cblas_dgemm(C.CblasRowMajor, C.CblasNoTrans, C.CblasNoTrans, C.blasint(m), C.blasint(n), C.blasint(k),
 		1, (*C.double)(&a[0]), C.blasint(k), (*C.double)(&b[0]), C.blasint(n), 0, (*C.double)(&c[0]), C.blasint(n))
 }

@@ -33,9 +33,10 @@ const (
 
 // fusedLoad is an operand of the group that lives outside it.
 type fusedLoad struct {
-	kind loadKind
-	lay  layout // strides over the reading operation's result dims (simplified for gathers)
-	es   int    // element size in bytes
+	kind   loadKind
+	lay    layout // strides over the reading operation's result dims (simplified for gathers)
+	es     int    // element size in bytes
+	period int    // for an invariant load: its values repeat every period elements, contiguous from lay.offset
 }
 
 // fusedInstr is one element-wise operation: registers dst = fn(src...). Registers [0, len(loads)) are the loads,
@@ -109,6 +110,7 @@ func (g *fusedGroup) finalize(stored []bool) {
 			l.kind = loadContiguous
 		case p > 0 && p <= limit && lcm(chunk, p) <= limit:
 			l.kind = loadInvariant
+			l.period = p
 			chunk = lcm(chunk, p)
 		default:
 			l.kind = loadGather
@@ -201,6 +203,15 @@ func (g *fusedGroup) finalize(stored []bool) {
 	g.memberOf, g.loadKeys, g.cse = nil, nil, nil
 }
 
+// fillPeriodic fills n bytes at dst with the period bytes at src repeated: one copy, then doubling copies.
+func fillPeriodic(dst, src unsafe.Pointer, period, n int) {
+	d := unsafe.Slice((*byte)(dst), n)
+	filled := copy(d, unsafe.Slice((*byte)(src), min(period, n)))
+	for filled < n {
+		filled += copy(d[filled:], d[:filled])
+	}
+}
+
 func lcm(a, b int) int {
 	x, y := a, b
 	for y != 0 {
@@ -236,7 +247,8 @@ func (g *fusedGroup) run(st *execState) {
 		}
 		for i := range g.loads {
 			if l := &g.loads[i]; l.kind == loadInvariant {
-				gather(regs[i], st.ptr[l.lay.base], &l.lay, l.es, 0, min(g.chunk, g.size))
+				fillPeriodic(regs[i], unsafe.Add(st.ptr[l.lay.base], l.lay.offset*l.es), l.period*l.es,
+					min(g.chunk, g.size)*l.es)
 			}
 		}
 		for c := lo; c < hi; c++ {

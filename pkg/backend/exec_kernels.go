@@ -311,6 +311,10 @@ func (k *poolKernel) run(in []unsafe.Pointer, out unsafe.Pointer) {
 }
 
 func poolRun[T floatT](k *poolKernel, x, out []T) {
+	if k.wh == 2 && k.ww == 2 && k.op == backends.ReduceOpMax {
+		pool2x2Max(k, x, out)
+		return
+	}
 	C := k.c
 	parallelFor(k.k*k.outH, max(1, reduceBlock/(k.outW*C*k.wh*k.ww)), func(_, lo, hi int) {
 		for row := lo; row < hi; row++ {
@@ -349,6 +353,37 @@ func poolRun[T floatT](k *poolKernel, x, out []T) {
 	})
 }
 
+// pool2x2Max is VGG's max-pooling: each output row is the element-wise maximum of two input rows, then of
+// neighbouring pixels.
+func pool2x2Max[T floatT](k *poolKernel, x, out []T) {
+	C, W := k.c, k.w
+	parallelFor(k.k*k.outH, max(1, reduceBlock/(2*W*C)), func(_, lo, hi int) {
+		tmp := make([]T, W*C)
+		for row := lo; row < hi; row++ {
+			kk, i := row/k.outH, row%k.outH
+			a := x[((kk*k.h+2*i)*W)*C:][:W*C]
+			b := x[((kk*k.h+2*i+1)*W)*C:][:W*C]
+			maxRows(tmp, a, b)
+			o := out[((kk*k.outH+i)*k.outW)*C:][:k.outW*C]
+			for j := range k.outW {
+				maxRows(o[j*C:(j+1)*C], tmp[2*j*C:(2*j+1)*C], tmp[(2*j+1)*C:(2*j+2)*C])
+			}
+		}
+	})
+}
+
+// maxRows sets d = max(a, b) element by element (float32 on SIMD).
+func maxRows[T floatT](d, a, b []T) {
+	if d32, ok := any(d).([]float32); ok {
+		simd.Max(d32, any(a).([]float32), any(b).([]float32))
+		return
+	}
+	a, b = a[:len(d)], b[:len(d)]
+	for i := range d {
+		d[i] = max(a[i], b[i])
+	}
+}
+
 // scatterKernel is SelectAndScatterMax (Min) over tiling windows: the gradient of max-pooling. Each window's first
 // maximum (minimum), in row-major order within the window as XLA specifies, receives the source value; every other
 // element is zero.
@@ -370,6 +405,10 @@ func (s *scatterKernel) run(in []unsafe.Pointer, out unsafe.Pointer) {
 
 func scatterRun[T floatT](s *scatterKernel, x, src, out []T) {
 	k := &s.pool
+	if k.wh == 2 && k.ww == 2 {
+		scatter2x2(s, x, src, out)
+		return
+	}
 	C, win := k.c, k.wh*k.ww
 	parallelFor(k.k*k.outH, max(1, reduceBlock/(k.outW*C*win)), func(_, lo, hi int) {
 		offs := make([]int, win)
@@ -395,6 +434,70 @@ func scatterRun[T floatT](s *scatterKernel, x, src, out []T) {
 					}
 					out[offs[bi]+c] = srow[c]
 				}
+			}
+		}
+	})
+}
+
+// scatter2x2 is scatterRun for 2×2 windows: the four pixels of a window are four rows of C channels.
+func scatter2x2[T floatT](s *scatterKernel, x, src, out []T) {
+	if x32, ok := any(x).([]float32); ok {
+		scatter2x2F32(s, x32, any(src).([]float32), any(out).([]float32))
+		return
+	}
+	k := &s.pool
+	C, W := k.c, k.w
+	parallelFor(k.k*k.outH, max(1, reduceBlock/(4*k.outW*C)), func(_, lo, hi int) {
+		for row := lo; row < hi; row++ {
+			kk, i := row/k.outH, row%k.outH
+			top, bottom := ((kk*k.h+2*i)*W)*C, ((kk*k.h+2*i+1)*W)*C
+			for j := range k.outW {
+				o := [4]int{top + 2*j*C, top + (2*j+1)*C, bottom + 2*j*C, bottom + (2*j+1)*C}
+				x0, x1, x2, x3 := x[o[0]:o[0]+C], x[o[1]:o[1]+C], x[o[2]:o[2]+C], x[o[3]:o[3]+C]
+				y0, y1, y2, y3 := out[o[0]:o[0]+C], out[o[1]:o[1]+C], out[o[2]:o[2]+C], out[o[3]:o[3]+C]
+				g := src[((kk*k.outH+i)*k.outW+j)*C:][:C]
+				for c := range g {
+					// The first extreme in window order (XLA's rule): a later pixel wins only when strictly better.
+					best, at := x0[c], 0
+					if v := x1[c]; (s.isMax && v > best) || (!s.isMax && v < best) {
+						best, at = v, 1
+					}
+					if v := x2[c]; (s.isMax && v > best) || (!s.isMax && v < best) {
+						best, at = v, 2
+					}
+					if v := x3[c]; (s.isMax && v > best) || (!s.isMax && v < best) {
+						at = 3
+					}
+					var v0, v1, v2, v3 T
+					switch at {
+					case 0:
+						v0 = g[c]
+					case 1:
+						v1 = g[c]
+					case 2:
+						v2 = g[c]
+					default:
+						v3 = g[c]
+					}
+					y0[c], y1[c], y2[c], y3[c] = v0, v1, v2, v3
+				}
+			}
+		}
+	})
+}
+
+// scatter2x2F32 is scatter2x2 in float32, eight channels at a time (internal/simd).
+func scatter2x2F32(s *scatterKernel, x, src, out []float32) {
+	k := &s.pool
+	C, W := k.c, k.w
+	parallelFor(k.k*k.outH, max(1, reduceBlock/(4*k.outW*C)), func(_, lo, hi int) {
+		for row := lo; row < hi; row++ {
+			kk, i := row/k.outH, row%k.outH
+			top, bottom := ((kk*k.h+2*i)*W)*C, ((kk*k.h+2*i+1)*W)*C
+			for j := range k.outW {
+				a, b, c, d := top+2*j*C, top+(2*j+1)*C, bottom+2*j*C, bottom+(2*j+1)*C
+				simd.Scatter2x2(out[a:a+C], out[b:b+C], out[c:c+C], out[d:d+C], x[a:a+C], x[b:b+C], x[c:c+C],
+					x[d:d+C], src[((kk*k.outH+i)*k.outW+j)*C:][:C], s.isMax)
 			}
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -853,11 +854,14 @@ type execState struct {
 	scratch [][]uint64 // per worker
 }
 
+// scratchFor returns worker's scratch memory of at least bytes bytes. Workers run concurrently: each touches only its
+// own entry, and the list is sized when the state is made.
 func (st *execState) scratchFor(worker, bytes int) []uint64 {
-	for len(st.scratch) <= worker {
-		st.scratch = append(st.scratch, nil)
+	n := (bytes + 7) / 8
+	if worker >= len(st.scratch) { // GOMAXPROCS raised since: a buffer of its own
+		return make([]uint64, n)
 	}
-	if n := (bytes + 7) / 8; len(st.scratch[worker]) < n {
+	if len(st.scratch[worker]) < n {
 		st.scratch[worker] = make([]uint64, n)
 	}
 	return st.scratch[worker]
@@ -928,7 +932,7 @@ func (p *program) Execute(inputs []backends.Buffer, donate []bool, _ backends.De
 	st, _ := p.states.Get().(*execState)
 	if st == nil {
 		st = &execState{ptr: make([]unsafe.Pointer, len(p.vals)), buf: make([]backends.Buffer, len(p.vals)),
-			arena: make([]uint64, (p.arenaBytes+7)/8)}
+			arena: make([]uint64, (p.arenaBytes+7)/8), scratch: make([][]uint64, runtime.GOMAXPROCS(0))}
 		arena := unsafe.Pointer(unsafe.SliceData(st.arena))
 		for id, vi := range p.vals {
 			switch {

@@ -8,6 +8,8 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
+
+	"github.com/robustvision/cotrain/pkg/backend/internal/simd"
 )
 
 // convKernel executes one ConvGeneral (no feature or batch groups) as im2col + one BLAS matrix product.
@@ -42,7 +44,7 @@ func (c *convKernel) run(in []unsafe.Pointer, out unsafe.Pointer) {
 	case dtypes.Float32:
 		x, k, o := sl[float32](in[0], nx), sl[float32](in[1], nk), sl[float32](out, no)
 		if c.plan != nil {
-			convolveRuns(c, c.plan, x, k, o, sgemm, sgemmT)
+			convolveRuns(c, c.plan, x, k, o, narrowOrBLAS, sgemmT)
 		} else {
 			convolveGeneral(c, x, k, o, gemm32)
 		}
@@ -53,6 +55,14 @@ func (c *convKernel) run(in []unsafe.Pointer, out unsafe.Pointer) {
 		} else {
 			convolveGeneral(c, x, k, o, gemm64)
 		}
+	}
+}
+
+// narrowOrBLAS multiplies on internal/simd's narrow products when the product has 4, 8 or 16 columns (the
+// convolutions with few output channels, where BLAS is slowest) and on BLAS otherwise.
+func narrowOrBLAS(m, n, k int, a, b, c []float32) {
+	if !simd.NarrowProduct(m, n, k, a, b, c) {
+		sgemm(m, n, k, a, b, c)
 	}
 }
 

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"slices"
+	"unsafe"
 )
 
 // The convolution kernel's fast paths (no input or kernel dilation, no negative padding: every convolution of the
@@ -32,6 +33,7 @@ type convRunPlan struct {
 	tapDims      []int // spatial positions that index the patch columns (before inner)
 	alpha, beta  []int // element = xp[a, row_d·alpha_d + tap_d·beta_d, c]
 	rows, cols   int
+	prefixes     [][]int // tap positions over all spatial axes but the last (tapPrefixes)
 }
 
 // runPlan returns the fast-path plan for c, or nil when the general path must run.
@@ -101,6 +103,7 @@ func (c *convKernel) runPlan() *convRunPlan {
 		numTap *= p.tapDims[d]
 	}
 	p.rows, p.cols = p.outer*numRow, numTap*p.inner
+	p.prefixes = tapPrefixes(p)
 	return p
 }
 
@@ -112,6 +115,10 @@ func reorder[T float32 | float64](p *convRunPlan, dst, x []T, inDims []int) {
 // gatherRows fills the patch rows [r0, r1) into dst (row-major, p.cols columns) from the canonical input x: row r
 // is (a, pos…), column (tap…, c), element x[a, pos_d·alpha_d + tap_d·beta_d − lo_d, c], zero outside the input.
 func gatherRows[T float32 | float64](p *convRunPlan, dst, x []T, r0, r1 int, prefixes [][]int) {
+	if len(p.rowDims) == 2 && p.beta[1] == 1 {
+		gatherRows2D(p, dst, x, r0, r1)
+		return
+	}
 	rank := len(p.rowDims)
 	xs := rowMajorStrides(p.cdims)
 	last := rank - 1
@@ -152,18 +159,95 @@ func gatherRows[T float32 | float64](p *convRunPlan, dst, x []T, r0, r1 int, pre
 					continue
 				}
 				clear(seg[:lo*p.inner])
-				copy(seg[lo*p.inner:hi*p.inner], x[off+(q0+lo)*p.inner:off+(q0+hi)*p.inner])
+				copyRun(seg[lo*p.inner:hi*p.inner], x[off+(q0+lo)*p.inner:off+(q0+hi)*p.inner])
 				clear(seg[hi*p.inner:])
 				continue
 			}
 			for t := range runTaps {
 				cell := seg[t*p.inner : (t+1)*p.inner]
 				if q := q0 + t*p.beta[last]; q >= 0 && q < inLast {
-					copy(cell, x[off+q*p.inner:off+(q+1)*p.inner])
+					copyRun(cell, x[off+q*p.inner:off+(q+1)*p.inner])
 				} else {
 					clear(cell)
 				}
 			}
+		}
+	}
+}
+
+// gatherRows2D is gatherRows for images (two spatial axes, taps adjacent along the second): it walks the patch rows
+// along output rows, so that each (patch row, kernel row) is one bounds test and one run copy.
+func gatherRows2D[T float32 | float64](p *convRunPlan, dst, x []T, r0, r1 int) {
+	H, W := p.rowDims[0], p.rowDims[1]
+	kH, kW := p.tapDims[0], p.tapDims[1]
+	inH, inW, C := p.cdims[1], p.cdims[2], p.inner
+	rowStride := inW * C
+	imgStride := inH * rowStride
+	run := kW * C
+	for r := r0; r < r1; {
+		a, rest := r/(H*W), r%(H*W)
+		oh, ow := rest/W, rest%W
+		n := min(W-ow, r1-r) // the patch rows left in this output row
+		ih0 := oh*p.alpha[0] - p.lo[0]
+		for i := range n {
+			row := dst[(r-r0+i)*p.cols:][:p.cols]
+			q0 := (ow+i)*p.alpha[1] - p.lo[1]
+			interior := q0 >= 0 && q0+kW <= inW
+			for kh := range kH {
+				seg := row[kh*run:][:run]
+				ih := ih0 + kh*p.beta[0]
+				if ih < 0 || ih >= inH {
+					clear(seg)
+					continue
+				}
+				base := a*imgStride + ih*rowStride
+				if interior {
+					copyRun(seg, x[base+q0*C:][:run])
+					continue
+				}
+				lo, hi := max(0, -q0), min(kW, inW-q0)
+				if hi <= lo {
+					clear(seg)
+					continue
+				}
+				clear(seg[:lo*C])
+				copyRun(seg[lo*C:hi*C], x[base+(q0+lo)*C:base+(q0+hi)*C])
+				clear(seg[hi*C:])
+			}
+		}
+		r += n
+	}
+}
+
+// copyRun copies src into dst. The runs of a convolution's patches are short (taps × channels); the common lengths
+// are copied as fixed-size blocks (a few vector moves), others element by element or, when long, by memmove.
+func copyRun[T float32 | float64](dst, src []T) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	src = src[:n]
+	d, s := unsafe.Pointer(&dst[0]), unsafe.Pointer(&src[0])
+	switch uintptr(n) * unsafe.Sizeof(dst[0]) {
+	case 12:
+		*(*[12]byte)(d) = *(*[12]byte)(s)
+	case 24:
+		*(*[24]byte)(d) = *(*[24]byte)(s)
+	case 48:
+		*(*[48]byte)(d) = *(*[48]byte)(s)
+	case 96:
+		*(*[96]byte)(d) = *(*[96]byte)(s)
+	case 192:
+		*(*[192]byte)(d) = *(*[192]byte)(s)
+	case 384:
+		*(*[384]byte)(d) = *(*[384]byte)(s)
+	default:
+		if n > 16 {
+			copy(dst, src)
+			return
+		}
+		for i := range dst {
+			dst[i] = src[i]
 		}
 	}
 }
@@ -194,7 +278,7 @@ func convolveRuns[T float32 | float64](c *convKernel, p *convRunPlan, x, kern, o
 		xp = *buf
 		reorder(p, xp, x, c.in.Dimensions)
 	}
-	tapOff := tapPrefixes(p)
+	tapOff := p.prefixes
 	es := 4
 	var zero T
 	if _, ok := any(zero).(float64); ok {

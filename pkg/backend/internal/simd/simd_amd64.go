@@ -33,5 +33,20 @@ func negF32(d, a *float32, n int)
 //go:noescape
 func signF32(d, a *float32, n int)
 
+//go:noescape
+func gemmN8(c, a, b *float32, m, k int)
+
+//go:noescape
+func gemmN4(c, a, b *float32, m, k int)
+
+//go:noescape
+func gemmN16(c, a, b *float32, m, k int)
+
+// hasFMA says whether the narrow products (which use fused multiply-adds) can run.
+var hasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
 // Available says whether this CPU and OS run the AVX2 loops; without them every function runs a Go loop.
 var Available = cpu.X86.HasAVX2
+
+//go:noescape
+func scatter2x2F32(y0, y1, y2, y3, x0, x1, x2, x3, grad *float32, isMax bool, n int)

@@ -86,3 +86,88 @@ func BenchmarkAdd(b *testing.B) {
 		Add(d, x, y)
 	}
 }
+
+// Scatter2x2 against the rule it implements, with ties, NaNs and both directions.
+func TestScatter2x2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 8, 13, 64} {
+		for _, isMax := range []bool{true, false} {
+			x := make([][]float32, 4)
+			for k := range x {
+				x[k] = make([]float32, n)
+				for c := range n {
+					x[k][c] = float32(rng.IntN(3)) // many ties
+					if rng.IntN(20) == 0 {
+						x[k][c] = float32(math.NaN())
+					}
+				}
+			}
+			g := make([]float32, n)
+			for c := range g {
+				g[c] = float32(rng.NormFloat64())
+			}
+			y := [4][]float32{make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)}
+			Scatter2x2(y[0], y[1], y[2], y[3], x[0], x[1], x[2], x[3], g, isMax)
+			for c := range n {
+				best, at := x[0][c], 0
+				for k := 1; k < 4; k++ {
+					if v := x[k][c]; (isMax && v > best) || (!isMax && v < best) {
+						best, at = v, k
+					}
+				}
+				for k := range 4 {
+					want := float32(0)
+					if k == at {
+						want = g[c]
+					}
+					if y[k][c] != want {
+						t.Fatalf("n %d max %v channel %d pixel %d: %v, want %v (x %v %v %v %v)", n, isMax, c, k,
+							y[k][c], want, x[0][c], x[1][c], x[2][c], x[3][c])
+					}
+				}
+			}
+		}
+	}
+}
+
+// NarrowProduct against a float64 product (FMA ordering differs from a naive float32 loop by roundings only).
+func TestNarrowProduct(t *testing.T) {
+	if !hasFMA {
+		t.Skip("no AVX2+FMA here")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{4, 8, 16} {
+		for _, m := range []int{1, 7, 8, 9, 33, 200} {
+			for _, k := range []int{1, 3, 9, 36, 145} {
+				a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+				for i := range a {
+					a[i] = float32(rng.NormFloat64())
+				}
+				for i := range b {
+					b[i] = float32(rng.NormFloat64())
+				}
+				for i := range c {
+					c[i] = float32(math.NaN()) // every element must be written
+				}
+				if !NarrowProduct(m, n, k, a, b, c) {
+					t.Fatalf("n %d refused", n)
+				}
+				for i := range m {
+					for j := range n {
+						var want, mag float64
+						for kk := range k {
+							want += float64(a[i*k+kk]) * float64(b[kk*n+j])
+							mag += math.Abs(float64(a[i*k+kk]) * float64(b[kk*n+j]))
+						}
+						if d := math.Abs(float64(c[i*n+j]) - want); !(d <= 1e-6*mag*float64(k)+1e-6) {
+							t.Fatalf("m %d n %d k %d: c[%d,%d] = %v, want %v", m, n, k, i, j, c[i*n+j], want)
+						}
+					}
+				}
+			}
+		}
+	}
+	if NarrowProduct(2, 5, 3, make([]float32, 6), make([]float32, 15), make([]float32, 10)) {
+		t.Error("n = 5 must be refused")
+	}
+}
