@@ -33,6 +33,7 @@ reconstruction step (PyTorch with one thread). Each run is a process of its own,
 	compare := fs.Bool("compare", false, "also run every case on cpu:segments, cpu:lowered and cpu:nativeconv and print the speed-ups")
 	peer := fs.Bool("peer", false, "run every case in PyTorch too, interleaved, and print the ratio (see above)")
 	repeat := fs.Int("repeat", 3, "with -peer: runs of each side per case (medians are reported)")
+	seconds := fs.Float64("seconds", 2, "with -peer: time each case for at least this long")
 	steps := fs.Int("steps", 2, "timed steps per case (after one untimed warm-up step)")
 	only := fs.String("only", "", "run only cases whose description contains this (e.g. \"train ÷8 32\")")
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file")
@@ -56,7 +57,7 @@ reconstruction step (PyTorch with one thread). Each run is a process of its own,
 		if err != nil {
 			return usageError{err}
 		}
-		return benchPeer(*backendFlag, scale.Batch, *steps, *repeat, *only, *jsonOut, stdout)
+		return benchPeer(*backendFlag, scale.Batch, *steps, *seconds, *repeat, *only, *jsonOut, stdout)
 	}
 	if *one != "" {
 		var c bench.Case
@@ -154,7 +155,7 @@ type peerRow struct {
 }
 
 // benchPeer runs the peer cases on backend bk and in PyTorch, interleaved, and prints the comparison.
-func benchPeer(bk string, miniBatch, steps, repeat int, only, jsonOut string, stdout io.Writer) error {
+func benchPeer(bk string, miniBatch, steps int, seconds float64, repeat int, only, jsonOut string, stdout io.Writer) error {
 	python, version, err := bench.Peer()
 	if err != nil {
 		fmt.Fprintf(stdout, "skipping the PyTorch peer: %v\n", err)
@@ -170,7 +171,7 @@ func benchPeer(bk string, miniBatch, steps, repeat int, only, jsonOut string, st
 	fmt.Fprintf(stdout, "%-26s %12s %12s %7s %10s %10s %6s %6s\n", "case", "ours img/s", "torch img/s", "ratio",
 		"ours MiB", "torch MiB", "cores", "torch")
 	var rows []peerRow
-	for _, c := range bench.PeerCases(steps, miniBatch) {
+	for _, c := range bench.PeerCases(steps, seconds, miniBatch) {
 		if only != "" && !strings.Contains(c.String(), only) {
 			continue
 		}

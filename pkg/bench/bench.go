@@ -23,12 +23,13 @@ import (
 
 // Case is one benchmark.
 type Case struct {
-	Kind         string `json:"kind"` // "train", "infer" or "recon"
-	WidthDivisor int    `json:"width_divisor"`
-	InputSize    int    `json:"input_size"`
-	Batch        int    `json:"batch"`
-	Steps        int    `json:"steps"`             // timed steps, after one untimed warm-up step (which compiles)
-	Threads      int    `json:"threads,omitempty"` // the peer's threads (PyTorch); 0: the machine's cores
+	Kind         string  `json:"kind"` // "train", "infer" or "recon"
+	WidthDivisor int     `json:"width_divisor"`
+	InputSize    int     `json:"input_size"`
+	Batch        int     `json:"batch"`
+	Steps        int     `json:"steps"`                 // at least this many timed steps, after two untimed warm-up steps
+	MinSeconds   float64 `json:"min_seconds,omitempty"` // and at least this long (0: the steps alone)
+	Threads      int     `json:"threads,omitempty"`     // the peer's threads (PyTorch); 0: the machine's cores
 }
 
 func (c Case) String() string {
@@ -49,19 +50,25 @@ type Result struct {
 // Standard lists the cases of the CPU backend issue: training at ÷16, ÷8, ÷4 (32×32) and ÷8, ÷4 (64×64), inference
 // at ÷8 32×32, and one reconstruction step at ÷8 32×32.
 func Standard(steps int) []Case {
+	c := func(kind string, div, size, batch, steps int) Case {
+		return Case{Kind: kind, WidthDivisor: div, InputSize: size, Batch: batch, Steps: steps}
+	}
 	return []Case{
-		{"train", 16, 32, 128, steps, 0}, {"train", 8, 32, 128, steps, 0}, {"train", 4, 32, 128, steps, 0},
-		{"train", 8, 64, 128, steps, 0}, {"train", 4, 64, 128, steps, 0},
-		{"infer", 8, 32, 128, steps, 0}, {"recon", 8, 32, 1, 10 * steps, 0},
+		c("train", 16, 32, 128, steps), c("train", 8, 32, 128, steps), c("train", 4, 32, 128, steps),
+		c("train", 8, 64, 128, steps), c("train", 4, 64, 128, steps),
+		c("infer", 8, 32, 128, steps), c("recon", 8, 32, 1, 10*steps),
 	}
 }
 
 // Paper lists the GPU cases: the paper's full-width network at 64×64 (training and inference), and ÷8 at 32×32
 // (the mini scale) for comparison.
 func Paper(steps int) []Case {
+	c := func(kind string, div, size, batch, steps int) Case {
+		return Case{Kind: kind, WidthDivisor: div, InputSize: size, Batch: batch, Steps: steps}
+	}
 	return []Case{
-		{"train", 8, 32, 128, steps, 0}, {"train", 4, 64, 128, steps, 0}, {"train", 1, 64, 128, steps, 0},
-		{"infer", 1, 64, 128, steps, 0}, {"recon", 1, 64, 1, 10 * steps, 0},
+		c("train", 8, 32, 128, steps), c("train", 4, 64, 128, steps), c("train", 1, 64, 128, steps),
+		c("infer", 1, 64, 128, steps), c("recon", 1, 64, 1, 10*steps),
 	}
 }
 
@@ -137,20 +144,26 @@ func Run(b backends.Backend, c Case) (Result, error) {
 	default:
 		return Result{}, fmt.Errorf("unknown benchmark kind %q", c.Kind)
 	}
+	// Two warm-up steps: the first compiles, the second still pays for first-touch memory and starting workers.
 	start := time.Now()
 	if err := step(); err != nil {
 		return Result{}, fmt.Errorf("%s: %w", c, err)
 	}
 	warm := time.Since(start).Seconds()
+	if err := step(); err != nil {
+		return Result{}, err
+	}
 	cpu0 := CPUSeconds()
 	start = time.Now()
-	for range c.Steps {
+	steps := 0
+	for steps < c.Steps || time.Since(start).Seconds() < c.MinSeconds {
 		if err := step(); err != nil {
 			return Result{}, err
 		}
+		steps++
 	}
 	wall := time.Since(start).Seconds()
-	per := wall / float64(c.Steps)
+	per := wall / float64(steps)
 	return Result{Case: c, Backend: b.Name(), SecondsStep: per, ImagesPerSec: float64(c.Batch) / per,
 		CompileSec: warm, PeakRSSMiB: PeakRSSMiB(), Cores: (CPUSeconds() - cpu0) / wall}, nil
 }

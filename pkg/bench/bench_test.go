@@ -13,7 +13,11 @@ func TestRunsEveryKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []Case{{"train", 16, 32, 4, 1, 0}, {"infer", 16, 32, 4, 1, 0}, {"recon", 16, 32, 1, 1, 0}} {
+	for _, c := range []Case{
+		{Kind: "train", WidthDivisor: 16, InputSize: 32, Batch: 4, Steps: 1},
+		{Kind: "infer", WidthDivisor: 16, InputSize: 32, Batch: 4, Steps: 1},
+		{Kind: "recon", WidthDivisor: 16, InputSize: 32, Batch: 1, Steps: 1},
+	} {
 		r, err := Run(b, c)
 		if err != nil {
 			t.Fatalf("%s: %v", c, err)
@@ -22,7 +26,7 @@ func TestRunsEveryKind(t *testing.T) {
 			t.Errorf("%s: %+v", c, r)
 		}
 	}
-	if _, err := Run(b, Case{"dance", 16, 32, 4, 1, 0}); err == nil {
+	if _, err := Run(b, Case{Kind: "dance", WidthDivisor: 16, InputSize: 32, Batch: 4, Steps: 1}); err == nil {
 		t.Error("an unknown kind must fail")
 	}
 }
@@ -33,7 +37,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := Run(bk, Case{"train", 8, 32, 128, max(1, b.N), 0})
+	r, err := Run(bk, Case{Kind: "train", WidthDivisor: 8, InputSize: 32, Batch: 128, Steps: max(1, b.N)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +51,7 @@ func BenchmarkReconStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := Run(bk, Case{"recon", 8, 32, 1, max(10, b.N), 0})
+	r, err := Run(bk, Case{Kind: "recon", WidthDivisor: 8, InputSize: 32, Batch: 1, Steps: max(10, b.N)})
 	if err != nil {
 		b.Fatal(err)
 	}

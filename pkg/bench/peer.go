@@ -79,17 +79,17 @@ func RunPeer(python string, c Case) (Result, error) {
 
 // PeerCases are the cases of the CPU speed comparison: training at ÷16 and ÷8 (32×32) and ÷4 (64×64) at batch 128
 // and at batch (the mini scale's trainers), inference for the same networks, and one reconstruction step (the
-// gradient to conv3_1 for one image), which PyTorch runs with one thread.
-func PeerCases(steps, batch int) []Case {
-	cases := []Case{
-		{"train", 16, 32, 128, steps, 0}, {"train", 8, 32, 128, steps, 0}, {"train", 4, 64, 128, steps, 0},
+// gradient to conv3_1 for one image), which PyTorch runs with one thread. Each case runs at least steps steps and
+// at least seconds seconds, so that short steps are timed over enough of them.
+func PeerCases(steps int, seconds float64, batch int) []Case {
+	c := func(kind string, div, size, batch, threads int) Case {
+		return Case{Kind: kind, WidthDivisor: div, InputSize: size, Batch: batch, Steps: steps, MinSeconds: seconds,
+			Threads: threads}
 	}
+	cases := []Case{c("train", 16, 32, 128, 0), c("train", 8, 32, 128, 0), c("train", 4, 64, 128, 0)}
 	if batch != 128 {
-		cases = append(cases, Case{"train", 16, 32, batch, 2 * steps, 0}, Case{"train", 8, 32, batch, 2 * steps, 0})
+		cases = append(cases, c("train", 16, 32, batch, 0), c("train", 8, 32, batch, 0))
 	}
-	return append(cases,
-		Case{"infer", 16, 32, 128, 2 * steps, 0}, Case{"infer", 8, 32, 128, 2 * steps, 0},
-		Case{"infer", 4, 64, 128, steps, 0},
-		Case{"recon", 16, 32, 1, 20 * steps, 1}, Case{"recon", 8, 32, 1, 20 * steps, 1},
-		Case{"recon", 4, 64, 1, 10 * steps, 1})
+	return append(cases, c("infer", 16, 32, 128, 0), c("infer", 8, 32, 128, 0), c("infer", 4, 64, 128, 0),
+		c("recon", 16, 32, 1, 1), c("recon", 8, 32, 1, 1), c("recon", 4, 64, 1, 1))
 }

@@ -1,6 +1,7 @@
 # The PyTorch peer of `cotrain bench -peer`: the same benchmark case as pkg/bench (VGG-19-BN topology with the
 # paper's fully convolutional head, a grayscale image repeated into 3 channels, SGD without momentum), timed the same
-# way (one untimed warm-up step, then the timed steps), on the CPU, in this process alone.
+# way (two untimed warm-up steps, then at least "steps" timed steps and at least "min_seconds"), on the CPU, in this
+# process alone.
 #
 # Usage: python3 torch_peer.py '{"kind": "train", "width_divisor": 8, "input_size": 32, "batch": 128, "steps": 3,
 #        "threads": 2}'
@@ -78,11 +79,13 @@ def main():
             return img.grad
     else:
         raise SystemExit('unknown kind %r' % kind)
-    step()  # warm-up
-    steps = case['steps']
+    step()  # warm-up, as pkg/bench does
+    step()
     r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    for _ in range(steps):
+    steps = 0
+    while steps < case['steps'] or time.perf_counter() - t0 < case.get('min_seconds', 0):
         step()
+        steps += 1
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
