@@ -3,6 +3,8 @@ package corrupt
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/robustvision/cotrain/pkg/imgproc"
 )
 
 var (
@@ -60,7 +62,7 @@ func disk(radius, aliasBlur float64) [][]float32 {
 	for i := range g {
 		g[i] /= float32(gs)
 	}
-	k = correlate1D(correlate1D(k, g, 0, mirror), g, 1, mirror)
+	k = correlate1D(correlate1D(k, g, 0, imgproc.Mirror), g, 1, imgproc.Mirror)
 	out := make([][]float32, n)
 	for y := range n {
 		out[y] = k.v[y*n : (y+1)*n]
@@ -91,7 +93,7 @@ func glassBlur(img Image, sev int, p Preset, rng *rand.Rand) Image {
 	c := glassC[p][sev-1]
 	sigma, delta, iters := c[0], int(c[1]), int(c[2])
 	f := toFloat(img, 255)
-	x := gaussianFilter(f, sigma, 4, nearest).toImage(255)
+	x := gaussianFilter(f, sigma, 4, imgproc.Nearest).toImage(255)
 	f.release()
 	h, w, ch := x.H, x.W, x.C
 	for range iters {
@@ -107,7 +109,7 @@ func glassBlur(img Image, sev int, p Preset, rng *rand.Rand) Image {
 	}
 	f = toFloat(x, 255)
 	defer f.release()
-	return gaussianFilter(f, sigma, 4, nearest).toImage(255)
+	return gaussianFilter(f, sigma, 4, imgproc.Nearest).toImage(255)
 }
 
 // motionBlur blurs along a random direction (uniform in ±45°) with the one-sided Gaussian kernel, on the 0…255 scale.
@@ -143,4 +145,144 @@ func zoomBlur(img Image, sev int, p Preset, _ *rand.Rand) Image {
 	}
 	f.release()
 	return out.toImage(255)
+}
+
+// clippedZoom is imagecorruptions' clipped_zoom: a centre crop of ceil(n/z) pixels, zoomed by z, then the first
+// h×w pixels (or, with centred, the centre h×w pixels as Hendrycks' Tiny-ImageNet-C generator does).
+func clippedZoom(f fimage, z float64, centred bool) fimage {
+	ch0 := int(math.Ceil(float64(f.h) / z))
+	ch1 := int(math.Ceil(float64(f.w) / z))
+	top0, top1 := (f.h-ch0)/2, (f.w-ch1)/2
+	zoomed := zoom(crop(f, top0, top1, ch0, ch1), z)
+	ty, tx := 0, 0
+	if centred {
+		ty, tx = (zoomed.h-f.h)/2, (zoomed.w-f.w)/2
+	}
+	h, w := min(f.h, zoomed.h-ty), min(f.w, zoomed.w-tx)
+	out := crop(zoomed, ty, tx, h, w)
+	if h < f.h || w < f.w { // pad (never happens for z ≥ 1)
+		p := newF(f.h, f.w, f.c)
+		for y := range h {
+			copy(p.v[y*f.w*f.c:], out.v[y*w*f.c:(y+1)*w*f.c])
+		}
+		out = p
+	}
+	return out
+}
+
+// motionBlurKernel is imagecorruptions' one-sided Gaussian kernel: k_i ∝ exp(−i²/(2σ²)), i = 0 … 2·radius.
+func motionBlurKernel(radius, sigma float64) []float32 {
+	width := int(2*radius + 1)
+	k := make([]float64, width)
+	var sum float64
+	for i := range k {
+		k[i] = math.Exp(-float64(i*i)/(2*sigma*sigma)) / (math.Sqrt(2*math.Pi) * sigma)
+		sum += k[i]
+	}
+	out := make([]float32, width)
+	for i := range k {
+		out[i] = float32(k[i] / sum)
+	}
+	return out
+}
+
+// motionBlurField is imagecorruptions' _motion_blur: the sum over i of k_i times the image shifted by i pixels against
+// the direction angle (degrees), with edge replication. It stops (leaving the kernel's tail out) once a shift reaches
+// the image size.
+func motionBlurField(f fimage, radius, sigma, angle float64) fimage {
+	k := motionBlurKernel(radius, sigma)
+	width := float64(len(k))
+	rad := angle * math.Pi / 180
+	py, px := width*math.Sin(rad), width*math.Cos(rad)
+	hyp := math.Hypot(py, px)
+	out := newF(f.h, f.w, f.c)
+	c := f.c
+	rowLen := f.w * c
+	for i, kv := range k {
+		dy := -int(math.Ceil(float64(i)*py/hyp - 0.5))
+		dx := -int(math.Ceil(float64(i)*px/hyp - 0.5))
+		if abs(dy) >= f.h || abs(dx) >= f.w {
+			break
+		}
+		// out(y, x) += kv · in(clamp(y−dy), clamp(x−dx)): the middle of each row is a shifted copy, the ends repeat
+		// the edge pixel.
+		x0, x1 := max(0, dx), min(f.w, f.w+dx) // columns whose source x−dx is inside the image
+		for y := range f.h {
+			sy := min(max(y-dy, 0), f.h-1)
+			src := f.v[sy*rowLen : (sy+1)*rowLen]
+			dst := out.v[y*rowLen : (y+1)*rowLen]
+			mid := dst[x0*c : x1*c]
+			from := src[(x0-dx)*c : (x1-dx)*c]
+			from = from[:len(mid)]
+			for j, v := range from {
+				mid[j] += kv * v
+			}
+			for x := 0; x < x0; x++ { // left edge: source column 0
+				for ch := range c {
+					dst[x*c+ch] += kv * src[ch]
+				}
+			}
+			for x := x1; x < f.w; x++ { // right edge: source column w−1
+				for ch := range c {
+					dst[x*c+ch] += kv * src[(f.w-1)*c+ch]
+				}
+			}
+		}
+	}
+	return out
+}
+
+func abs(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
+}
+
+// addClippedZoom adds clippedZoom(f, z, centred) to acc without materialising the crop or the zoomed image.
+func addClippedZoom(acc, f fimage, z float64, centred bool) {
+	ch0 := int(math.Ceil(float64(f.h) / z))
+	ch1 := int(math.Ceil(float64(f.w) / z))
+	top0, top1 := (f.h-ch0)/2, (f.w-ch1)/2
+	oh, ow := int(math.Round(float64(ch0)*z)), int(math.Round(float64(ch1)*z))
+	ty, tx := 0, 0
+	if centred {
+		ty, tx = (oh-f.h)/2, (ow-f.w)/2
+	}
+	y0, y1, wy := linearTaps(ch0, oh)
+	x0, x1, wx := linearTaps(ch1, ow)
+	c := f.c
+	tmp := make([]float32, ch1*c) // the crop's two source rows, interpolated vertically once per output row
+	for y := range min(f.h, oh-ty) {
+		oy := y + ty
+		r0 := f.v[((top0+y0[oy])*f.w+top1)*c:][:ch1*c]
+		r1 := f.v[((top0+y1[oy])*f.w+top1)*c:][:ch1*c]
+		a := wy[oy]
+		for i, v := range r0 {
+			tmp[i] = (1-a)*v + a*r1[i]
+		}
+		row := acc.v[y*f.w*c:]
+		nx := min(f.w, ow-tx)
+		if c == 3 { // RGB, unrolled
+			row := row[:3*nx]
+			for x := range nx {
+				ox := x + tx
+				c0, c1, bw := x0[ox]*3, x1[ox]*3, wx[ox]
+				aw := 1 - bw
+				s0, s1 := tmp[c0:c0+3], tmp[c1:c1+3]
+				d := row[3*x : 3*x+3]
+				d[0] += aw*s0[0] + bw*s1[0]
+				d[1] += aw*s0[1] + bw*s1[1]
+				d[2] += aw*s0[2] + bw*s1[2]
+			}
+			continue
+		}
+		for x := range nx {
+			ox := x + tx
+			c0, c1, bw := x0[ox]*c, x1[ox]*c, wx[ox]
+			for k := range c {
+				row[x*c+k] += (1-bw)*tmp[c0+k] + bw*tmp[c1+k]
+			}
+		}
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/robustvision/cotrain/pkg/data"
+
+	"github.com/robustvision/cotrain/pkg/imgproc"
 )
 
 // testImage makes a deterministic natural-looking RGB image: a plasma-fractal texture (1/f-like spectrum), a few
@@ -470,9 +472,9 @@ func TestFastPathsMatchReference(t *testing.T) {
 	}
 	dst := make([]float32, 3)
 	for _, p := range [][2]float64{{3.25, 7.5}, {-1.5, 2}, {47.7, 39.9}, {10, -3.2}} {
-		sampleBilinear(dst, f, p[0], p[1], reflect)
+		sampleBilinear(dst, f, p[0], p[1], imgproc.Reflect)
 		for ch := range 3 {
-			if want := bilinearAt(f, p[0], p[1], ch, reflect); math.Abs(float64(dst[ch]-want)) > 1e-6 {
+			if want := bilinearAt(f, p[0], p[1], ch, imgproc.Reflect); math.Abs(float64(dst[ch]-want)) > 1e-6 {
 				t.Errorf("bilinear at %v channel %d: %v, want %v", p, ch, dst[ch], want)
 			}
 		}
@@ -491,7 +493,7 @@ func TestCorrelate2DMatchesDirect(t *testing.T) {
 					var s float64
 					for i := range kh {
 						for j := range kw {
-							yy, xx := mirror.index(y+i-kh/2, f.h), mirror.index(x+j-kw/2, f.w)
+							yy, xx := imgproc.Mirror.Index(y+i-kh/2, f.h), imgproc.Mirror.Index(x+j-kw/2, f.w)
 							s += float64(k[i][j]) * float64(f.v[(yy*f.w+xx)*f.c+ch])
 						}
 					}
@@ -510,7 +512,7 @@ func TestCorrelate2DMatchesDirect(t *testing.T) {
 	}
 	t.Logf("%d of 3 disk kernels are exactly symmetric about the diagonal", diagonals)
 	for n, k := range kernels {
-		got, want := correlate2D(f, k, mirror), direct(k)
+		got, want := correlate2D(f, k, imgproc.Mirror), direct(k)
 		for i := range got.v {
 			if math.Abs(float64(got.v[i]-want.v[i])) > 1e-5 {
 				t.Fatalf("kernel %d: value %d: %v, want %v", n, i, got.v[i], want.v[i])
@@ -523,7 +525,7 @@ func TestCorrelate2DMatchesDirect(t *testing.T) {
 // an image smaller than the kernel's reach in one axis.
 func TestGaussianFilterMatchesDirect(t *testing.T) {
 	f := toFloat(testImage(9, 13, 5), 255)
-	for _, b := range []boundary{nearest, reflect, mirror, constant} {
+	for _, b := range []imgproc.Boundary{imgproc.Nearest, imgproc.Reflect, imgproc.Mirror, imgproc.Constant} {
 		for _, sigma := range []float64{0.7, 1.5} {
 			k := gaussianKernel1D(sigma, 4)
 			r := len(k) / 2
@@ -534,7 +536,7 @@ func TestGaussianFilterMatchesDirect(t *testing.T) {
 						var want float64
 						for i := -r; i <= r; i++ {
 							for j := -r; j <= r; j++ {
-								yy, xx := b.index(y+i, f.h), b.index(x+j, f.w)
+								yy, xx := b.Index(y+i, f.h), b.Index(x+j, f.w)
 								if yy < 0 || xx < 0 {
 									continue
 								}

@@ -6,6 +6,8 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
+
+	"github.com/robustvision/cotrain/pkg/imgproc"
 )
 
 var (
@@ -35,7 +37,7 @@ func contrast(img Image, sev int, _ Preset, _ *rand.Rand) Image {
 }
 
 // elasticTransform displaces every pixel by a smooth random field. imagenet-c (imagecorruptions): uniform noise of
-// amplitude 0.005·H, Gaussian-smoothed with σ = 0.01·(H, W) (reflect, truncate 3), scaled by α. tiny-imagenet-c
+// amplitude 0.005·H, Gaussian-smoothed with σ = 0.01·(H, W) (imgproc.Reflect, truncate 3), scaled by α. tiny-imagenet-c
 // (make_tinyimagenet_c.py): a random affine warp of three control points, then the displacement field with the
 // preset's (α, σ). Sampling is bilinear with half-sample-symmetric (scipy "reflect") boundaries.
 func elasticTransform(img Image, sev int, p Preset, rng *rand.Rand) Image {
@@ -46,8 +48,8 @@ func elasticTransform(img Image, sev int, p Preset, rng *rand.Rand) Image {
 		for i := range f.v {
 			f.v[i] = float32(rng.Float64()*2*amp - amp)
 		}
-		f = correlate1D(f, gaussianKernel1D(sigmaY, 3), 0, reflect)
-		f = correlate1D(f, gaussianKernel1D(sigmaX, 3), 1, reflect)
+		f = correlate1D(f, gaussianKernel1D(sigmaY, 3), 0, imgproc.Reflect)
+		f = correlate1D(f, gaussianKernel1D(sigmaX, 3), 1, imgproc.Reflect)
 		for i := range f.v {
 			f.v[i] *= float32(alpha)
 		}
@@ -73,7 +75,7 @@ func elasticTransform(img Image, sev int, p Preset, rng *rand.Rand) Image {
 	for y := range h {
 		for xx := range w {
 			i := y*w + xx
-			sampleBilinear(out.v[i*x.c:(i+1)*x.c], x, float64(y)+float64(dy.v[i]), float64(xx)+float64(dx.v[i]), reflect)
+			sampleBilinear(out.v[i*x.c:(i+1)*x.c], x, float64(y)+float64(dy.v[i]), float64(xx)+float64(dx.v[i]), imgproc.Reflect)
 		}
 	}
 	return out.toImage(255)
@@ -104,7 +106,7 @@ func randomAffine(x fimage, amount float64, rng *rand.Rand) fimage {
 			sx := inv[0]*float64(xx) + inv[1]*float64(y) + inv[2]
 			sy := inv[3]*float64(xx) + inv[4]*float64(y) + inv[5]
 			for ch := range x.c {
-				out.v[(y*x.w+xx)*x.c+ch] = bilinearAt(x, sy, sx, ch, mirror)
+				out.v[(y*x.w+xx)*x.c+ch] = bilinearAt(x, sy, sx, ch, imgproc.Mirror)
 			}
 		}
 	}

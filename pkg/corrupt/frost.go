@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+
+	"github.com/robustvision/cotrain/pkg/imgproc"
 )
 
 // Procedural frost.
@@ -80,8 +82,8 @@ func generateFrost(seed uint64, size int) texture {
 		grow(rng.Float64()*float64(size), rng.Float64()*float64(size), rng.Float64()*2*math.Pi,
 			15+rng.Float64()*60, 0.5+0.5*rng.Float64(), 0)
 	}
-	sharp := gaussianFilter(acc, 0.6, 4, reflect)
-	glow := gaussianFilter(acc, 2.5, 4, reflect)
+	sharp := gaussianFilter(acc, 0.6, 4, imgproc.Reflect)
+	glow := gaussianFilter(acc, 2.5, 4, imgproc.Reflect)
 	out := newF(size, size, 3)
 	tint := [3]float64{0.88, 0.94, 1.0}
 	for i := range size * size {
@@ -102,7 +104,7 @@ func (t texture) scaled(s float64) texture {
 		for x := range w {
 			sy, sx := (float64(y)+0.5)/s-0.5, (float64(x)+0.5)/s-0.5
 			for ch := range 3 {
-				out.v[(y*w+x)*3+ch] = bilinearAt(t.f, sy, sx, ch, nearest)
+				out.v[(y*w+x)*3+ch] = bilinearAt(t.f, sy, sx, ch, imgproc.Nearest)
 			}
 		}
 	}

@@ -142,3 +142,57 @@ func brightness(img Image, sev int, _ Preset, _ *rand.Rand) Image {
 	}
 	return x.toImage(255)
 }
+
+// plasmaFractal is imagecorruptions' diamond-square plasma fractal on a mapsize×mapsize grid (mapsize a power of 2),
+// normalised to [0, 1]. Note the reference's wibble·U(−wibble, wibble) perturbation, kept as is.
+func plasmaFractal(mapsize int, wibbleDecay float64, rng *rand.Rand) []float64 {
+	m := make([]float64, mapsize*mapsize)
+	at := func(y, x int) *float64 {
+		y = ((y % mapsize) + mapsize) % mapsize
+		x = ((x % mapsize) + mapsize) % mapsize
+		return &m[y*mapsize+x]
+	}
+	wibble := 100.0
+	wibbled := func(v float64) float64 { return v/4 + wibble*(rng.Float64()*2*wibble-wibble) }
+	for step := mapsize; step >= 2; step /= 2 {
+		half := step / 2
+		// Squares: centre of each square = mean of its four corners (with wrap-around).
+		for y := 0; y < mapsize; y += step {
+			for x := 0; x < mapsize; x += step {
+				s := *at(y, x) + *at(y+step, x) + *at(y, x+step) + *at(y+step, x+step)
+				*at(y+half, x+half) = wibbled(s)
+			}
+		}
+		// Diamonds, first those on the horizontal edges (rows y, columns x+half) …
+		for y := 0; y < mapsize; y += step {
+			for x := 0; x < mapsize; x += step {
+				s := *at(y+half, x+half) + *at(y-half, x+half) + *at(y, x) + *at(y, x+step)
+				*at(y, x+half) = wibbled(s)
+			}
+		}
+		// … then those on the vertical edges (rows y+half, columns x).
+		for y := 0; y < mapsize; y += step {
+			for x := 0; x < mapsize; x += step {
+				s := *at(y+half, x+half) + *at(y+half, x-half) + *at(y, x) + *at(y+step, x)
+				*at(y+half, x) = wibbled(s)
+			}
+		}
+		wibble /= wibbleDecay
+	}
+	lo, hi := m[0], m[0]
+	for _, v := range m {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	for i := range m {
+		m[i] = (m[i] - lo) / (hi - lo)
+	}
+	return m
+}
+
+func nextPow2(n int) int {
+	p := 1
+	for p < n {
+		p *= 2
+	}
+	return p
+}

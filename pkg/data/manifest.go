@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/robustvision/cotrain/pkg/imgproc"
 )
 
 // The photographs come from GCompris (Debian package gcompris-qt-data), whose activities ship photographs of
@@ -75,7 +77,7 @@ func BuildManifest(deb string) ([]Photo, error) {
 			if err != nil {
 				return nil, err
 			}
-			if _, err := decodeWebP(content); err != nil {
+			if _, err := imgproc.Decode(content); err != nil {
 				continue // not decodable here: leave it out
 			}
 			rel := strings.TrimPrefix(f.Path, "/gcompris/")

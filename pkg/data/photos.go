@@ -20,12 +20,9 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/image/webp"
-
+	"github.com/robustvision/cotrain/pkg/imgproc"
 	"github.com/robustvision/cotrain/pkg/provenance"
 )
-
-func decodeWebP(data []byte) (image.Image, error) { return webp.Decode(bytes.NewReader(data)) }
 
 // Photo is one natural photograph of the manifest: where it comes from, under which licence, and its checksum.
 type Photo struct {
@@ -207,7 +204,7 @@ func LoadPhotos(photos []Photo, dir string) ([]PhotoImage, error) {
 		wg.Go(func() {
 			for i := range next {
 				p := photos[i]
-				img, err := DecodeImageFile(filepath.Join(dir, p.File()))
+				img, err := imgproc.DecodeFile(filepath.Join(dir, p.File()))
 				if err != nil {
 					errs[i] = fmt.Errorf("photo %s: %w (run `cotrain data fetch`)", p.ID, err)
 					continue
@@ -246,7 +243,7 @@ func LoadPhotoDir(dir string) ([]PhotoImage, error) {
 	}
 	var out []PhotoImage
 	for _, n := range names {
-		img, err := DecodeImageFile(filepath.Join(dir, n))
+		img, err := imgproc.DecodeFile(filepath.Join(dir, n))
 		if err != nil {
 			return nil, err
 		}
@@ -351,7 +348,7 @@ func writeAtomic(file string, data []byte) error { return provenance.WriteFileAt
 // RGBPatch loads a photograph of the manifest and returns its centred square crop (the shorter side), area-resampled
 // to size×size, as interleaved 8-bit RGB: the test images of the corruption figures.
 func RGBPatch(p Photo, dir string, size int) ([]uint8, error) {
-	img, err := DecodeImageFile(filepath.Join(dir, p.File()))
+	img, err := imgproc.DecodeFile(filepath.Join(dir, p.File()))
 	if err != nil {
 		return nil, fmt.Errorf("photo %s: %w (run `cotrain data fetch`)", p.ID, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/robustvision/cotrain/pkg/imgproc"
 )
 
 // LoadTinyImageNet reads Tiny ImageNet (Le & Yang 2015) from its published folder layout:
@@ -92,7 +94,7 @@ func LoadTinyImageNet(dir string) (train, test *Set, err error) {
 }
 
 func appendImage(s *Set, path string, label int) error {
-	img, err := DecodeImageFile(path)
+	img, err := imgproc.DecodeFile(path)
 	if err != nil {
 		return err
 	}
@@ -104,34 +106,6 @@ func appendImage(s *Set, path string, label int) error {
 	s.Labels = append(s.Labels, label)
 	s.N++
 	return nil
-}
-
-// DecodeImageFile decodes a JPEG, PNG or WebP file; the error names the file and the problem.
-func DecodeImageFile(path string) (image.Image, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	img, err := decodeImage(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
-}
-
-func decodeImage(data []byte) (image.Image, error) {
-	if len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP" {
-		img, err := decodeWebP(data)
-		if err != nil {
-			return nil, fmt.Errorf("corrupt WebP image: %w", err)
-		}
-		return img, nil
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("not a readable JPEG/PNG/WebP image (corrupt or truncated): %w", err)
-	}
-	return img, nil
 }
 
 // rgbPixels returns the image's pixels as interleaved 8-bit RGB (image/draw's fast paths convert YCbCr, the

@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/robustvision/cotrain/pkg/imgproc"
 	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/train"
 )
@@ -255,44 +256,21 @@ func toFloat64(v []float32) []float64 {
 	return out
 }
 
-// blurMatrix is the n×n matrix of a normalised Gaussian blur of standard deviation sigma with 9 taps (truncate 4σ
-// for σ = 1) and reflect padding (the edge pixel not repeated, as torch's "reflect"); nil for sigma ≤ 0. Blurring
-// rows and columns with it is the authors' separable gradient preconditioning (mei.legacy.ops.GaussianBlur).
+// blurMatrix is the n×n matrix of a normalised Gaussian blur of standard deviation sigma truncated at 4σ (9 taps for
+// σ = 1) with whole-sample symmetric padding (torch's "reflect", imgproc.Mirror); nil for sigma ≤ 0. Blurring rows and
+// columns with it is the authors' separable gradient preconditioning (mei.legacy.ops.GaussianBlur).
 func blurMatrix(n int, sigma float64) [][]float32 {
 	if sigma <= 0 {
 		return nil
 	}
-	radius := int(math.Ceil(4 * sigma))
-	taps := make([]float64, 2*radius+1)
-	var sum float64
-	for i := range taps {
-		d := float64(i - radius)
-		taps[i] = math.Exp(-d * d / (2 * sigma * sigma))
-		sum += taps[i]
-	}
+	taps := imgproc.GaussianKernel(sigma, 4)
+	radius := len(taps) / 2
 	m := make([][]float32, n)
 	for i := range m {
 		m[i] = make([]float32, n)
 		for t, w := range taps {
-			j := reflect(i+t-radius, n)
-			m[i][j] += float32(w / sum)
+			m[i][imgproc.Mirror.Index(i+t-radius, n)] += float32(w)
 		}
 	}
 	return m
-}
-
-// reflect maps an index outside [0, n) back in, mirroring about the edge pixels (… 2 1 | 0 1 2 … n−2 n−1 | n−2 …).
-func reflect(i, n int) int {
-	if n == 1 {
-		return 0
-	}
-	for i < 0 || i >= n {
-		if i < 0 {
-			i = -i
-		}
-		if i >= n {
-			i = 2*(n-1) - i
-		}
-	}
-	return i
 }

@@ -21,8 +21,8 @@ import (
 
 	"github.com/sbinet/npyio"
 
-	"github.com/robustvision/cotrain/pkg/data"
-	"github.com/robustvision/cotrain/pkg/recon"
+	"github.com/robustvision/cotrain/pkg/fft"
+	"github.com/robustvision/cotrain/pkg/imgproc"
 )
 
 // StandIn names the saliency model wherever its maps are shown.
@@ -43,7 +43,7 @@ func SpectralResidual(img []float64, h, w int) (Map, error) {
 	if len(img) != h*w || h < 4 || w < 4 {
 		return Map{}, fmt.Errorf("saliency: %d pixels for a %d×%d image (want at least 4×4)", len(img), h, w)
 	}
-	spec := recon.FFT2(img, h, w)
+	spec := fft.FFT2(img, h, w)
 	logAmp := make([]float64, h*w)
 	var meanAmp float64
 	for _, c := range spec {
@@ -65,14 +65,14 @@ func SpectralResidual(img []float64, h, w int) (Map, error) {
 			residual[i] = cmplx.Rect(math.Exp(logAmp[i]-mean/9), cmplx.Phase(spec[i]))
 		}
 	}
-	back := recon.IFFT2(residual, h, w)
+	back := fft.IFFT2(residual, h, w)
 	sal := make([]float64, h*w)
 	for i, c := range back {
 		a := cmplx.Abs(c)
 		sal[i] = a * a
 	}
 	size := float64(min(h, w))
-	sal = gaussianBlur(sal, h, w, size/16)
+	sal = imgproc.GaussianFilter(sal, h, w, size/16, 3, imgproc.Nearest)
 	cy, cx, sc := float64(h-1)/2, float64(w-1)/2, size/3
 	for y := range h {
 		for x := range w {
@@ -98,40 +98,6 @@ func normalise(m Map) (Map, error) {
 		m.Density[i] /= sum
 	}
 	return m, nil
-}
-
-// gaussianBlur blurs with a separable Gaussian (edges clamped).
-func gaussianBlur(img []float64, h, w int, sigma float64) []float64 {
-	r := int(math.Ceil(3 * sigma))
-	k := make([]float64, 2*r+1)
-	for i := range k {
-		d := float64(i - r)
-		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
-	}
-	tmp, out := make([]float64, h*w), make([]float64, h*w)
-	for y := range h {
-		for x := range w {
-			var s, n float64
-			for i, kv := range k {
-				xx := min(max(x+i-r, 0), w-1)
-				s += kv * img[y*w+xx]
-				n += kv
-			}
-			tmp[y*w+x] = s / n
-		}
-	}
-	for y := range h {
-		for x := range w {
-			var s, n float64
-			for i, kv := range k {
-				yy := min(max(y+i-r, 0), h-1)
-				s += kv * tmp[yy*w+x]
-				n += kv
-			}
-			out[y*w+x] = s / n
-		}
-	}
-	return out
 }
 
 // LoadMap reads a saliency map from a PNG (grey levels as density) or a .npy file (a 2-D array of densities, or of
@@ -171,7 +137,7 @@ func LoadMap(file string, h, w int, logDensity bool) (Map, error) {
 			return Map{}, fmt.Errorf("saliency map %s: dtype %s, want float32 or float64", file, r.Header.Descr.Type)
 		}
 	case ".png", ".jpg", ".jpeg":
-		img, err := data.DecodeImageFile(file)
+		img, err := imgproc.DecodeFile(file)
 		if err != nil {
 			return Map{}, fmt.Errorf("saliency map %s: %w", file, err)
 		}

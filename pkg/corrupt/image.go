@@ -2,9 +2,13 @@ package corrupt
 
 import (
 	"math"
-	"math/rand/v2"
 	"sync"
+
+	"github.com/robustvision/cotrain/pkg/imgproc"
 )
+
+// The corruptions' image primitives: float images (recycled), conversions, correlation, Gaussian filtering, zoom
+// and bilinear sampling under scipy.ndimage's boundary modes (imgproc.Boundary).
 
 // fimage is a float32 image in [0,1] (or 0…255 where a corruption works on that scale), HWC layout.
 type fimage struct {
@@ -87,87 +91,28 @@ func (f fimage) toImage(scale float32) Image {
 	return m
 }
 
-// Boundary modes, named as in scipy.ndimage.
-type boundary int
-
-const (
-	nearest  boundary = iota // a a a | a b c d | d d d
-	reflect                  // b a | a b c d | d c   (half-sample symmetric; scipy "reflect")
-	mirror                   // c b | a b c d | c b   (whole-sample symmetric; scipy "mirror", OpenCV REFLECT_101)
-	constant                 // 0 0 | a b c d | 0 0
-)
-
-// index maps i into [0, n) under the boundary mode; -1 means "outside, use 0" (constant mode).
-func (b boundary) index(i, n int) int {
-	if i >= 0 && i < n {
-		return i
-	}
-	switch b {
-	case nearest:
-		if i < 0 {
-			return 0
-		}
-		return n - 1
-	case reflect:
-		if n == 1 {
-			return 0
-		}
-		period := 2 * n
-		i %= period
-		if i < 0 {
-			i += period
-		}
-		if i >= n {
-			i = period - 1 - i
-		}
-		return i
-	case mirror:
-		if n == 1 {
-			return 0
-		}
-		period := 2*n - 2
-		i %= period
-		if i < 0 {
-			i += period
-		}
-		if i >= n {
-			i = period - i
-		}
-		return i
-	default:
-		return -1
-	}
-}
-
-// gaussianKernel1D returns scipy.ndimage's Gaussian weights for sigma and truncate (radius = int(truncate·σ + 0.5)).
+// gaussianKernel1D is imgproc.GaussianKernel in float32 (the corruptions filter float32 images).
 func gaussianKernel1D(sigma, truncate float64) []float32 {
-	radius := int(truncate*sigma + 0.5)
-	k := make([]float64, 2*radius+1)
-	var sum float64
-	for i := range k {
-		x := float64(i - radius)
-		k[i] = math.Exp(-0.5 * x * x / (sigma * sigma))
-		sum += k[i]
-	}
+	k := imgproc.GaussianKernel(sigma, truncate)
 	out := make([]float32, len(k))
-	for i := range k {
-		out[i] = float32(k[i] / sum)
+	for i, v := range k {
+		out[i] = float32(v)
 	}
 	return out
 }
 
 // padded returns f extended by ry rows and rx columns on each side under the boundary mode b (zeros for constant),
 // channels interleaved as in f; stride is the padded row length in pixels.
-func padded(f fimage, ry, rx int, b boundary) (plane []float32, stride int) {
+func padded(f fimage, ry, rx int, b imgproc.Boundary) (plane []float32, stride int) {
 	stride = f.w + 2*rx
 	c := f.c
 	plane = floats((f.h + 2*ry) * stride * c)
 	cols := make([]int, stride)
 	for x := range stride {
-		cols[x] = b.index(x-rx, f.w)
+		cols[x] = b.Index(x-rx, f.w)
 	}
 	for y := range f.h + 2*ry {
-		yy := b.index(y-ry, f.h)
+		yy := b.Index(y-ry, f.h)
 		if yy < 0 {
 			continue
 		}
@@ -187,7 +132,7 @@ func padded(f fimage, ry, rx int, b boundary) (plane []float32, stride int) {
 }
 
 // correlate1D filters every channel of f along one axis (0: rows/y, 1: columns/x) with kernel k centred on its middle.
-func correlate1D(f fimage, k []float32, axis int, b boundary) fimage {
+func correlate1D(f fimage, k []float32, axis int, b imgproc.Boundary) fimage {
 	r := len(k) / 2
 	ry, rx := r, 0
 	if axis == 1 {
@@ -210,7 +155,7 @@ func correlate1D(f fimage, k []float32, axis int, b boundary) fimage {
 // correlate2D correlates every channel of f with kernel k (anchored at its centre) under boundary mode b. Rows and
 // columns of k that are entirely zero are skipped; the inner loops run along whole interleaved image rows (all
 // channels at once), so a shift by j pixels is a shift by j·c values.
-func correlate2D(f fimage, k [][]float32, b boundary) fimage {
+func correlate2D(f fimage, k [][]float32, b imgproc.Boundary) fimage {
 	kh, kw := len(k), len(k[0])
 	ry, rx := kh/2, kw/2
 	c := f.c
@@ -351,16 +296,16 @@ func isSymmetric(k [][]float32) bool {
 
 // filter2D is OpenCV's filter2D (correlation, kernel anchored at its centre, BORDER_REFLECT_101) applied to each
 // channel.
-func filter2D(f fimage, k [][]float32) fimage { return correlate2D(f, k, mirror) }
+func filter2D(f fimage, k [][]float32) fimage { return correlate2D(f, k, imgproc.Mirror) }
 
 // bilinearAt samples channel ch of f at (y, x) with order-1 interpolation, as scipy.ndimage.map_coordinates(order=1)
 // with the given boundary mode.
-func bilinearAt(f fimage, y, x float64, ch int, b boundary) float32 {
+func bilinearAt(f fimage, y, x float64, ch int, b imgproc.Boundary) float32 {
 	y0f, x0f := math.Floor(y), math.Floor(x)
 	dy, dx := float32(y-y0f), float32(x-x0f)
 	y0, x0 := int(y0f), int(x0f)
 	get := func(yy, xx int) float32 {
-		yy, xx = b.index(yy, f.h), b.index(xx, f.w)
+		yy, xx = b.Index(yy, f.h), b.Index(xx, f.w)
 		if yy < 0 || xx < 0 {
 			return 0
 		}
@@ -417,163 +362,17 @@ func crop(f fimage, y, x, h, w int) fimage {
 	return out
 }
 
-// clippedZoom is imagecorruptions' clipped_zoom: a centre crop of ceil(n/z) pixels, zoomed by z, then the first
-// h×w pixels (or, with centred, the centre h×w pixels as Hendrycks' Tiny-ImageNet-C generator does).
-func clippedZoom(f fimage, z float64, centred bool) fimage {
-	ch0 := int(math.Ceil(float64(f.h) / z))
-	ch1 := int(math.Ceil(float64(f.w) / z))
-	top0, top1 := (f.h-ch0)/2, (f.w-ch1)/2
-	zoomed := zoom(crop(f, top0, top1, ch0, ch1), z)
-	ty, tx := 0, 0
-	if centred {
-		ty, tx = (zoomed.h-f.h)/2, (zoomed.w-f.w)/2
-	}
-	h, w := min(f.h, zoomed.h-ty), min(f.w, zoomed.w-tx)
-	out := crop(zoomed, ty, tx, h, w)
-	if h < f.h || w < f.w { // pad (never happens for z ≥ 1)
-		p := newF(f.h, f.w, f.c)
-		for y := range h {
-			copy(p.v[y*f.w*f.c:], out.v[y*w*f.c:(y+1)*w*f.c])
-		}
-		out = p
-	}
-	return out
-}
-
-// motionBlurKernel is imagecorruptions' one-sided Gaussian kernel: k_i ∝ exp(−i²/(2σ²)), i = 0 … 2·radius.
-func motionBlurKernel(radius, sigma float64) []float32 {
-	width := int(2*radius + 1)
-	k := make([]float64, width)
-	var sum float64
-	for i := range k {
-		k[i] = math.Exp(-float64(i*i)/(2*sigma*sigma)) / (math.Sqrt(2*math.Pi) * sigma)
-		sum += k[i]
-	}
-	out := make([]float32, width)
-	for i := range k {
-		out[i] = float32(k[i] / sum)
-	}
-	return out
-}
-
-// motionBlurField is imagecorruptions' _motion_blur: the sum over i of k_i times the image shifted by i pixels against
-// the direction angle (degrees), with edge replication. It stops (leaving the kernel's tail out) once a shift reaches
-// the image size.
-func motionBlurField(f fimage, radius, sigma, angle float64) fimage {
-	k := motionBlurKernel(radius, sigma)
-	width := float64(len(k))
-	rad := angle * math.Pi / 180
-	py, px := width*math.Sin(rad), width*math.Cos(rad)
-	hyp := math.Hypot(py, px)
-	out := newF(f.h, f.w, f.c)
-	c := f.c
-	rowLen := f.w * c
-	for i, kv := range k {
-		dy := -int(math.Ceil(float64(i)*py/hyp - 0.5))
-		dx := -int(math.Ceil(float64(i)*px/hyp - 0.5))
-		if abs(dy) >= f.h || abs(dx) >= f.w {
-			break
-		}
-		// out(y, x) += kv · in(clamp(y−dy), clamp(x−dx)): the middle of each row is a shifted copy, the ends repeat
-		// the edge pixel.
-		x0, x1 := max(0, dx), min(f.w, f.w+dx) // columns whose source x−dx is inside the image
-		for y := range f.h {
-			sy := min(max(y-dy, 0), f.h-1)
-			src := f.v[sy*rowLen : (sy+1)*rowLen]
-			dst := out.v[y*rowLen : (y+1)*rowLen]
-			mid := dst[x0*c : x1*c]
-			from := src[(x0-dx)*c : (x1-dx)*c]
-			from = from[:len(mid)]
-			for j, v := range from {
-				mid[j] += kv * v
-			}
-			for x := 0; x < x0; x++ { // left edge: source column 0
-				for ch := range c {
-					dst[x*c+ch] += kv * src[ch]
-				}
-			}
-			for x := x1; x < f.w; x++ { // right edge: source column w−1
-				for ch := range c {
-					dst[x*c+ch] += kv * src[(f.w-1)*c+ch]
-				}
-			}
-		}
-	}
-	return out
-}
-
-func abs(i int) int {
-	if i < 0 {
-		return -i
-	}
-	return i
-}
-
-// plasmaFractal is imagecorruptions' diamond-square plasma fractal on a mapsize×mapsize grid (mapsize a power of 2),
-// normalised to [0, 1]. Note the reference's wibble·U(−wibble, wibble) perturbation, kept as is.
-func plasmaFractal(mapsize int, wibbleDecay float64, rng *rand.Rand) []float64 {
-	m := make([]float64, mapsize*mapsize)
-	at := func(y, x int) *float64 {
-		y = ((y % mapsize) + mapsize) % mapsize
-		x = ((x % mapsize) + mapsize) % mapsize
-		return &m[y*mapsize+x]
-	}
-	wibble := 100.0
-	wibbled := func(v float64) float64 { return v/4 + wibble*(rng.Float64()*2*wibble-wibble) }
-	for step := mapsize; step >= 2; step /= 2 {
-		half := step / 2
-		// Squares: centre of each square = mean of its four corners (with wrap-around).
-		for y := 0; y < mapsize; y += step {
-			for x := 0; x < mapsize; x += step {
-				s := *at(y, x) + *at(y+step, x) + *at(y, x+step) + *at(y+step, x+step)
-				*at(y+half, x+half) = wibbled(s)
-			}
-		}
-		// Diamonds, first those on the horizontal edges (rows y, columns x+half) …
-		for y := 0; y < mapsize; y += step {
-			for x := 0; x < mapsize; x += step {
-				s := *at(y+half, x+half) + *at(y-half, x+half) + *at(y, x) + *at(y, x+step)
-				*at(y, x+half) = wibbled(s)
-			}
-		}
-		// … then those on the vertical edges (rows y+half, columns x).
-		for y := 0; y < mapsize; y += step {
-			for x := 0; x < mapsize; x += step {
-				s := *at(y+half, x+half) + *at(y+half, x-half) + *at(y, x) + *at(y+step, x)
-				*at(y+half, x) = wibbled(s)
-			}
-		}
-		wibble /= wibbleDecay
-	}
-	lo, hi := m[0], m[0]
-	for _, v := range m {
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
-	}
-	for i := range m {
-		m[i] = (m[i] - lo) / (hi - lo)
-	}
-	return m
-}
-
-func nextPow2(n int) int {
-	p := 1
-	for p < n {
-		p *= 2
-	}
-	return p
-}
-
 // gaussianFilter is scipy.ndimage.gaussian_filter over the two spatial axes (channels filtered independently): a
 // vertical then a horizontal pass of the symmetric 1-D kernel, each over whole interleaved rows (all channels at
 // once), multiplying each weight once for the two pixels it applies to.
-func gaussianFilter(f fimage, sigma, truncate float64, b boundary) fimage {
+func gaussianFilter(f fimage, sigma, truncate float64, b imgproc.Boundary) fimage {
 	k := gaussianKernel1D(sigma, truncate)
 	r := len(k) / 2
 	rowLen := f.w * f.c
 	mid := newF(f.h, f.w, f.c)
 	defer mid.release()
 	row := func(y int) []float32 { // row y under the boundary mode; nil for a constant-mode zero row
-		if yy := b.index(y, f.h); yy >= 0 {
+		if yy := b.Index(y, f.h); yy >= 0 {
 			return f.v[yy*rowLen : (yy+1)*rowLen]
 		}
 		return nil
@@ -612,7 +411,7 @@ func gaussianFilter(f fimage, sigma, truncate float64, b boundary) fimage {
 		src := mid.v[y*rowLen : (y+1)*rowLen]
 		copy(ext[r*c:], src)
 		for x := 1; x <= r; x++ {
-			left, right := b.index(-x, f.w), b.index(f.w-1+x, f.w)
+			left, right := b.Index(-x, f.w), b.Index(f.w-1+x, f.w)
 			for ch := range c {
 				var lv, rv float32
 				if left >= 0 {
@@ -643,56 +442,8 @@ func gaussianFilter(f fimage, sigma, truncate float64, b boundary) fimage {
 	return out
 }
 
-// addClippedZoom adds clippedZoom(f, z, centred) to acc without materialising the crop or the zoomed image.
-func addClippedZoom(acc, f fimage, z float64, centred bool) {
-	ch0 := int(math.Ceil(float64(f.h) / z))
-	ch1 := int(math.Ceil(float64(f.w) / z))
-	top0, top1 := (f.h-ch0)/2, (f.w-ch1)/2
-	oh, ow := int(math.Round(float64(ch0)*z)), int(math.Round(float64(ch1)*z))
-	ty, tx := 0, 0
-	if centred {
-		ty, tx = (oh-f.h)/2, (ow-f.w)/2
-	}
-	y0, y1, wy := linearTaps(ch0, oh)
-	x0, x1, wx := linearTaps(ch1, ow)
-	c := f.c
-	tmp := make([]float32, ch1*c) // the crop's two source rows, interpolated vertically once per output row
-	for y := range min(f.h, oh-ty) {
-		oy := y + ty
-		r0 := f.v[((top0+y0[oy])*f.w+top1)*c:][:ch1*c]
-		r1 := f.v[((top0+y1[oy])*f.w+top1)*c:][:ch1*c]
-		a := wy[oy]
-		for i, v := range r0 {
-			tmp[i] = (1-a)*v + a*r1[i]
-		}
-		row := acc.v[y*f.w*c:]
-		nx := min(f.w, ow-tx)
-		if c == 3 { // RGB, unrolled
-			row := row[:3*nx]
-			for x := range nx {
-				ox := x + tx
-				c0, c1, bw := x0[ox]*3, x1[ox]*3, wx[ox]
-				aw := 1 - bw
-				s0, s1 := tmp[c0:c0+3], tmp[c1:c1+3]
-				d := row[3*x : 3*x+3]
-				d[0] += aw*s0[0] + bw*s1[0]
-				d[1] += aw*s0[1] + bw*s1[1]
-				d[2] += aw*s0[2] + bw*s1[2]
-			}
-			continue
-		}
-		for x := range nx {
-			ox := x + tx
-			c0, c1, bw := x0[ox]*c, x1[ox]*c, wx[ox]
-			for k := range c {
-				row[x*c+k] += (1-bw)*tmp[c0+k] + bw*tmp[c1+k]
-			}
-		}
-	}
-}
-
 // sampleBilinear writes all channels of f sampled at (y, x) into dst: bilinearAt for every channel at once.
-func sampleBilinear(dst []float32, f fimage, y, x float64, b boundary) {
+func sampleBilinear(dst []float32, f fimage, y, x float64, b imgproc.Boundary) {
 	y0f, x0f := math.Floor(y), math.Floor(x)
 	dy, dx := float32(y-y0f), float32(x-x0f)
 	y0, x0 := int(y0f), int(x0f)
@@ -705,8 +456,8 @@ func sampleBilinear(dst []float32, f fimage, y, x float64, b boundary) {
 		}
 		return
 	}
-	ya, yb := b.index(y0, f.h), b.index(y0+1, f.h)
-	xa, xb := b.index(x0, f.w), b.index(x0+1, f.w)
+	ya, yb := b.Index(y0, f.h), b.Index(y0+1, f.h)
+	xa, xb := b.Index(x0, f.w), b.Index(x0+1, f.w)
 	idx := [4]int{-1, -1, -1, -1}
 	if ya >= 0 && xa >= 0 {
 		idx[0] = (ya*f.w + xa) * f.c
