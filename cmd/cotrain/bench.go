@@ -60,30 +60,8 @@ reconstruction step (PyTorch with one thread). Each run is a process of its own,
 		return benchPeer(*backendFlag, scale.Batch, *steps, *seconds, *repeat, *only, *jsonOut, stdout)
 	}
 	if *one != "" {
-		var c bench.Case
-		if err := json.Unmarshal([]byte(*one), &c); err != nil {
-			return usageError{fmt.Errorf("-one: %w", err)}
-		}
-		b, err := backend.New(*backendFlag)
-		if err != nil {
-			return err
-		}
-		r, err := bench.Run(b, c)
-		if err != nil {
-			return err
-		}
-		return json.NewEncoder(stdout).Encode(r)
+		return benchOne(*backendFlag, *one, stdout)
 	}
-	backends := []string{backend.Resolve(*backendFlag)}
-	if *compare {
-		backends = append(backends, "cpu:segments", "cpu:lowered", "cpu:nativeconv")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	var results []bench.Result
-	fmt.Fprintf(stdout, "%-28s %-16s %10s %10s %10s %10s %6s\n", "case", "backend", "img/s", "s/step", "warm-up s", "peak MiB", "cores")
 	cases := bench.Standard(*steps)
 	switch *set {
 	case "standard":
@@ -92,8 +70,49 @@ reconstruction step (PyTorch with one thread). Each run is a process of its own,
 	default:
 		return usageError{fmt.Errorf("-cases %q: want standard or paper", *set)}
 	}
+	backends := []string{backend.Resolve(*backendFlag)}
+	if *compare {
+		backends = append(backends, "cpu:segments", "cpu:lowered", "cpu:nativeconv")
+	}
+	results, err := benchCases(cases, backends, *only, stdout)
+	if err != nil {
+		return err
+	}
+	if *jsonOut != "" {
+		data, _ := json.MarshalIndent(results, "", "  ")
+		return provenance.WriteFileAtomic(*jsonOut, data)
+	}
+	return nil
+}
+
+// benchOne runs one case given as JSON in this process and prints its result as JSON (bench -one).
+func benchOne(backendName, spec string, stdout io.Writer) error {
+	var c bench.Case
+	if err := json.Unmarshal([]byte(spec), &c); err != nil {
+		return usageError{fmt.Errorf("-one: %w", err)}
+	}
+	b, err := backend.New(backendName)
+	if err != nil {
+		return err
+	}
+	r, err := bench.Run(b, c)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(r)
+}
+
+// benchCases measures each case (those whose description contains only, if set) on each backend, each run in a
+// process of its own, and prints a table with the speed-ups over the first backend.
+func benchCases(cases []bench.Case, backends []string, only string, stdout io.Writer) ([]bench.Result, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var results []bench.Result
+	fmt.Fprintf(stdout, "%-28s %-16s %10s %10s %10s %10s %6s\n", "case", "backend", "img/s", "s/step", "warm-up s", "peak MiB", "cores")
 	for _, c := range cases {
-		if *only != "" && !strings.Contains(c.String(), *only) {
+		if only != "" && !strings.Contains(c.String(), only) {
 			continue
 		}
 		var speeds []float64
@@ -101,7 +120,7 @@ reconstruction step (PyTorch with one thread). Each run is a process of its own,
 			start := time.Now()
 			r, err := runOneCase(self, bk, c)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			results = append(results, r)
 			speeds = append(speeds, r.ImagesPerSec)
@@ -117,11 +136,7 @@ reconstruction step (PyTorch with one thread). Each run is a process of its own,
 			fmt.Fprintf(stdout, "%-28s one reconstruction step: %.1f ms\n", "", 1000*results[len(results)-len(backends)].SecondsStep)
 		}
 	}
-	if *jsonOut != "" {
-		data, _ := json.MarshalIndent(results, "", "  ")
-		return os.WriteFile(*jsonOut, data, 0o644)
-	}
-	return nil
+	return results, nil
 }
 
 // runOneCase measures one case on backend bk in a process of its own (this binary, bench -one).
@@ -236,7 +251,7 @@ func benchTrainers(backendName, scaleName string, batches int, one string, stdou
 		if err != nil {
 			return err
 		}
-		r, err := study.BenchTrainer(b, &study.Runner{Root: ".", Scale: scale}, one, batches)
+		r, err := bench.BenchTrainer(b, &study.Runner{Root: ".", Scale: scale}, one, batches)
 		if err != nil {
 			return err
 		}
@@ -253,14 +268,14 @@ func benchTrainers(backendName, scaleName string, batches int, one string, stdou
 	fmt.Fprintf(stdout, "%s scale: width ÷%d, %d×%d, batch %d, %d batches per trainer, backend %s\n", scale.Name,
 		scale.Model.WidthDivisor, scale.Model.InputSize, scale.Model.InputSize, batch, batches, backend.Resolve(backendName))
 	fmt.Fprintf(stdout, "%-16s %10s %10s %10s\n", "trainer", "img/s", "seconds", "peak MiB")
-	for _, t := range study.Trainers {
+	for _, t := range bench.Trainers {
 		cmd := exec.Command(self, "bench", "-backend", backendName, "-scale", scaleName, "-batches", fmt.Sprint(batches), "-trainer-one", t)
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("trainer %s: %v\n%s", t, err, errb.String())
 		}
-		var r study.TrainerBench
+		var r bench.TrainerBench
 		if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 			return fmt.Errorf("trainer %s: %v (%s)", t, err, out.String())
 		}

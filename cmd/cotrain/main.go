@@ -37,6 +37,7 @@ func commands() []command {
 		{"reproduce", "run the study's stages that are missing or out of date (dependency order, resumable)", runReproduce},
 		{"status", "show which stages of a scale's study are cached, stale, partial or missing", runStatus},
 		{"bench", "benchmark training, inference and reconstruction steps on a backend", runBench},
+		{"calibrate", "choose a scale's recipe by measurement: train a model under variants, print its curves", runCalibrate},
 		{"figures", "regenerate the figures from the cache into figures/", runFigures},
 		{"notebooks", "execute every notebook headlessly and write HTML copies", runNotebooks},
 	}

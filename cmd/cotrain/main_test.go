@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,45 @@ func TestFiguresWritesFilesAndProvenance(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s not written: %v", f, err)
 		}
+	}
+}
+
+// -only makes the named figures alone and adds their records to provenance.json, keeping the others'; an unknown
+// name is refused with the list of names; -list names every figure.
+func TestFiguresOnly(t *testing.T) {
+	dir := t.TempDir()
+	figs := func(args ...string) (int, string) {
+		var out, errOut bytes.Buffer
+		code := run(append([]string{"figures", "-scale", "smoke", "-out", dir, "-manifest", "../../data/photos.tsv",
+			"-photos-dir", "../../data/cache/photos"}, args...), &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	if code, out := figs("-only", "fig4"); code != 0 {
+		t.Fatalf("-only fig4 exited %d: %s", code, out)
+	}
+	if code, out := figs("-only", "FIG1, fig9"); code != 0 {
+		t.Fatalf("-only fig1,fig9 exited %d: %s", code, out)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 4 {
+		t.Errorf("%d files written, want fig1, fig4, fig9 and provenance.json", len(entries))
+	}
+	var prov figuresProvenance
+	b, err := os.ReadFile(filepath.Join(dir, "provenance.json"))
+	if err != nil || json.Unmarshal(b, &prov) != nil {
+		t.Fatalf("provenance.json: %v", err)
+	}
+	for _, f := range []string{"fig4_toy.png", "fig1_architecture.png", "fig9_corruptions.png"} {
+		if prov.Files[f] == nil {
+			t.Errorf("provenance.json has no record of %s: %v", f, prov.Files)
+		}
+	}
+	if code, out := figs("-only", "fig99"); code != 2 || !strings.Contains(out, "fig3c") {
+		t.Errorf("-only fig99: exit %d, %s", code, out)
+	}
+	var out bytes.Buffer
+	if code := run([]string{"figures", "-list"}, &out, &out); code != 0 || !strings.Contains(out.String(), "fig3c_regression.png") {
+		t.Errorf("-list: exit %d, %s", code, out.String())
 	}
 }
 

@@ -1,11 +1,14 @@
-// Package backend chooses the GoMLX backend that runs the project's models.
+// Package backend chooses the GoMLX backend that runs the project's models, and makes the pure-Go one train them.
 //
 // The paper's experiments (Safarani et al. 2021, Sections 2–4) ran on GPUs with PyTorch. This project runs the same
 // computations through GoMLX, on one of two backends:
 //
 //   - "cpu" (the default): GoMLX's pure-Go backend ("go", package simplego) wrapped by this package's compatibility
-//     layer (cpu.go), which adds the ops that training needs and runs every convolution as im2col + one OpenBLAS
-//     matrix product between pure-Go graph segments (recorder.go, kernel_conv.go). It needs no plugin; it links
+//     layer (cpu.go), which adds the ops that training needs, and its executor (executor.go), which plans each
+//     recorded graph and runs it itself: fused element-wise passes, strided views instead of copies, convolutions as
+//     im2col + one OpenBLAS matrix product (kernel_conv.go), parallel kernels, and a planned memory arena; the
+//     pure-Go backend runs only what the executor does not cover. "cpu:segments" is the previous executor (pure-Go
+//     graph segments between convolution kernels), kept for comparison. It needs no plugin; it links
 //     OpenBLAS (Debian's libopenblas-dev) when built with cgo, and falls back to gonum's pure-Go BLAS when built
 //     without cgo or with -tags noopenblas. "cpu:lowered" lowers the convolutions to im2col + DotGeneral inside the
 //     pure-Go graph instead, "cpu:nativeconv" keeps the pure-Go convolution (both for side-by-side benchmarks), and

@@ -13,23 +13,20 @@ import (
 //
 // GoMLX v0.26's pure-Go backend ("go", package simplego) lacks ops that training the paper's networks needs —
 // Reverse (every convolution gradient), Pad (mean-pool and slice gradients), SelectAndScatterMax/Min (max-pool
-// gradients) — and runs its convolutions as a naive single-threaded loop. cpuBackend wraps it: its builder embeds the
-// pure-Go builder (so every op it has works unchanged) and adds
+// gradients) — and runs its convolutions as a naive single-threaded loop. cpuBackend wraps it: its builder embeds
+// the recording builder (recorder.go; in the benchmark modes the pure-Go builder itself), so every op the pure-Go
+// backend has works unchanged, and adds
 //
 //   - Reverse, as slices along each reversed axis concatenated in reverse order;
 //   - Pad with positive, negative and interior padding, from Slice, Concatenate, Reshape and a broadcast fill value;
 //   - SelectAndScatterMax/Min for non-overlapping windows (window == stride, the 2×2 max-pools of VGG): the first
 //     maximum (minimum) of each window receives the source value, as XLA specifies;
-//   - ConvGeneral lowered to matrix products (im2col): the input is transposed to [batch, spatial…, channels],
-//     padded and dilated with Pad, and either the k kernel positions are cut out as k strided slices and concatenated
-//     into patches [batch·outputs, k·channels] (forward and input-gradient convolutions), or — when the output has
-//     fewer positions than the kernel, as in the kernel-gradient convolution where the "kernel" is a whole feature
-//     map — each output position is one window slice and one product. Both become DotGeneral calls, which the pure-Go
-//     backend runs multi-threaded. Lowering at the backend level also keeps GoMLX v0.26's graph-level Dot gradient
-//     (which materialises an [M,K,N] product) out of the convolutions. Grouped convolutions keep the native op.
+//   - ConvGeneral as a kernel of the executor (im2col and one BLAS product, kernel_conv.go); the benchmark modes
+//     lower it to im2col + DotGeneral inside the pure-Go graph (cpu:lowered, cpu_lowered.go) or keep the pure-Go
+//     convolution (cpu:nativeconv). Grouped convolutions keep the pure-Go op in every mode.
 //
-// Batch normalisation: the models use GoMLX's graph-level batch norm (layers/batchnorm with
-// UseBackendInference(false)), built from reductions and element-wise ops, so no BatchNorm backend op is needed.
+// The executor (executor.go) then runs the recorded graph itself, with the composites above recognised as kernels.
+// Batch normalisation needs no backend op: pkg/models writes it at graph level from reductions and element-wise ops.
 // DynamicSlice/DynamicUpdateSlice and FFT stay unsupported: nothing in this project uses them.
 type cpuBackend struct {
 	backends.Backend
@@ -318,7 +315,34 @@ func (b *cpuBuilder) selectAndScatter(operand, source backends.Op, window, strid
 	if x, err = b.Reshape(x, append(slices.Clone(blocks), k)...); err != nil {
 		return nil, err
 	}
+	parts, err := b.scatterToExtremes(x, source, s.DType, blocks, k, isMax)
+	if err != nil {
+		return nil, err
+	}
+	// Back to the operand's layout: [blocks…, k] → [blocks…, w…] → interleave → operand shape.
+	y, err := b.Concatenate(rank, parts...)
+	if err != nil {
+		return nil, err
+	}
+	if y, err = b.Reshape(y, append(slices.Clone(blocks), window...)...); err != nil {
+		return nil, err
+	}
+	inv := make([]int, 2*rank)
+	for i, p := range perm {
+		inv[p] = i
+	}
+	if y, err = b.Transpose(y, inv...); err != nil {
+		return nil, err
+	}
+	return b.Reshape(y, s.Dimensions...)
+}
+
+// scatterToExtremes takes the windows x [blocks…, k] and returns, for each of the k window positions, source where
+// that position is the window's first maximum (minimum) and zero elsewhere, as [blocks…, 1].
+func (b *cpuBuilder) scatterToExtremes(x, source backends.Op, dtype dtypes.DType, blocks []int, k int, isMax bool) ([]backends.Op, error) {
+	rank := len(blocks)
 	var extreme backends.Op
+	var err error
 	if isMax {
 		extreme, err = b.ReduceMax(x, rank)
 	} else {
@@ -327,7 +351,7 @@ func (b *cpuBuilder) selectAndScatter(operand, source backends.Op, window, strid
 	if err != nil {
 		return nil, err
 	}
-	zero, err := b.zero(s.DType)
+	zero, err := b.zero(dtype)
 	if err != nil {
 		return nil, err
 	}
@@ -371,190 +395,58 @@ func (b *cpuBuilder) selectAndScatter(operand, source backends.Op, window, strid
 			return nil, err
 		}
 	}
-	// Back to the operand's layout: [blocks…, k] → [blocks…, w…] → interleave → operand shape.
-	y, err := b.Concatenate(rank, parts...)
-	if err != nil {
-		return nil, err
-	}
-	if y, err = b.Reshape(y, append(slices.Clone(blocks), window...)...); err != nil {
-		return nil, err
-	}
-	inv := make([]int, 2*rank)
-	for i, p := range perm {
-		inv[p] = i
-	}
-	if y, err = b.Transpose(y, inv...); err != nil {
-		return nil, err
-	}
-	return b.Reshape(y, s.Dimensions...)
+	return parts, nil
 }
 
-// ConvGeneral lowers the convolution to matrix products (see the type's comment).
+// ConvGeneral runs the convolution as a kernel of the executor (the default: im2col and one BLAS product), or, in the
+// benchmark modes, lowered to matrix products inside the pure-Go graph (cpu:lowered, cpu_lowered.go) or as the
+// pure-Go backend's own convolution (cpu:nativeconv, and grouped convolutions in every mode).
 func (b *cpuBuilder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int,
 	paddings [][2]int, inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
 	rank := len(axes.InputSpatial)
-	ones := func(v []int) []int {
-		out := make([]int, rank)
-		for i := range out {
-			out[i] = 1
-			if i < len(v) && v[i] > 0 {
-				out[i] = v[i]
-			}
-		}
-		return out
-	}
-	strides, inputDilations, kernelDilations = ones(strides), ones(inputDilations), ones(kernelDilations)
+	strides, inputDilations, kernelDilations = onesFor(rank, strides), onesFor(rank, inputDilations), onesFor(rank, kernelDilations)
 	if paddings == nil {
 		paddings = make([][2]int, rank)
 	}
 	grouped := max(channelGroupCount, 1) > 1 || max(batchGroupCount, 1) > 1
-	inShape, kShape := b.shape(input), b.shape(kernel)
-	if b.conv == convKernels && !grouped && (inShape.DType == dtypes.Float32 || inShape.DType == dtypes.Float64) {
-		k := &convKernel{axes: axes.Clone(), strides: strides, paddings: slices.Clone(paddings),
-			inputDilations: inputDilations, kernelDilations: kernelDilations, in: inShape, kern: kShape}
-		op, err := b.Builder.(*recorder).recordKernel("ConvGeneral", []backends.Op{input, kernel}, k,
-			func(sb backends.Builder, in []backends.Op) (backends.Op, error) {
-				return sb.ConvGeneral(in[0], in[1], axes, strides, paddings, inputDilations, kernelDilations, 1, 1)
-			})
-		if err != nil {
-			return nil, err
-		}
-		k.out = b.shape(op)
-		return op, nil
-	}
-	if b.conv == convNative || grouped {
+	dtype := b.shape(input).DType
+	switch {
+	case b.conv == convKernels && !grouped && (dtype == dtypes.Float32 || dtype == dtypes.Float64):
+		return b.recordConv(input, kernel, axes, strides, paddings, inputDilations, kernelDilations)
+	case b.conv == convNative || grouped:
 		return b.Builder.ConvGeneral(input, kernel, axes, strides, paddings, inputDilations, kernelDilations,
 			channelGroupCount, batchGroupCount)
 	}
-	// Canonical layouts: input [B, S…, C], kernel [K…, Cin, Cout].
-	inPerm := append(append([]int{axes.InputBatch}, axes.InputSpatial...), axes.InputChannels)
-	x, err := b.transposeIfNeeded(input, inPerm)
-	if err != nil {
-		return nil, err
-	}
-	kPerm := append(slices.Clone(axes.KernelSpatial), axes.KernelInputChannels, axes.KernelOutputChannels)
-	kc, err := b.transposeIfNeeded(kernel, kPerm)
-	if err != nil {
-		return nil, err
-	}
-	batch, cin := inShape.Dimensions[axes.InputBatch], inShape.Dimensions[axes.InputChannels]
-	cout := kShape.Dimensions[axes.KernelOutputChannels]
-	// Padding and input dilation.
-	pad := make([]backends.PadAxis, rank+2)
-	needPad := false
-	for i := range rank {
-		pad[i+1] = backends.PadAxis{Start: paddings[i][0], End: paddings[i][1], Interior: inputDilations[i] - 1}
-		needPad = needPad || pad[i+1] != backends.PadAxis{}
-	}
-	if needPad {
-		zero, err := b.zero(inShape.DType)
-		if err != nil {
-			return nil, err
-		}
-		if x, err = b.Pad(x, zero, pad...); err != nil {
-			return nil, err
-		}
-	}
-	xs := b.shape(x)
-	ksize, osize := make([]int, rank), make([]int, rank)
-	numK, numO := 1, 1
-	for i := range rank {
-		ksize[i] = kShape.Dimensions[axes.KernelSpatial[i]]
-		span := (ksize[i]-1)*kernelDilations[i] + 1
-		osize[i] = (xs.Dimensions[i+1]-span)/strides[i] + 1
-		if osize[i] <= 0 {
-			return nil, fmt.Errorf("ConvGeneral: empty output (padded input %v, kernel %v)", xs.Dimensions, ksize)
-		}
-		numK *= ksize[i]
-		numO *= osize[i]
-	}
-	kmat, err := b.Reshape(kc, numK*cin, cout)
-	if err != nil {
-		return nil, err
-	}
-	var out backends.Op
-	if numK <= numO {
-		// im2col over kernel positions: patches [B, O…, numK·Cin].
-		cols := make([]backends.Op, 0, numK)
-		for _, kpos := range positions(ksize) {
-			// Kernel position k sees the inputs k·dilation + o·stride for every output position o.
-			col, err := b.strided(x, xs.Dimensions, kpos, kernelDilations, osize, strides)
-			if err != nil {
-				return nil, err
-			}
-			cols = append(cols, col)
-		}
-		patches := cols[0]
-		if len(cols) > 1 {
-			if patches, err = b.Concatenate(rank+1, cols...); err != nil {
-				return nil, err
-			}
-		}
-		if patches, err = b.Reshape(patches, batch*numO, numK*cin); err != nil {
-			return nil, err
-		}
-		if out, err = b.DotGeneral(patches, []int{1}, nil, kmat, []int{0}, nil); err != nil {
-			return nil, err
-		}
-	} else {
-		// One window per output position, stacked: [numO, B, K…, Cin] → [numO·B, numK·Cin] · kmat → [numO·B, Cout]
-		// (a single product: it is the im2col matrix built the other way round).
-		wins := make([]backends.Op, 0, numO)
-		for _, opos := range positions(osize) {
-			// Output position o sees the inputs o·stride + k·dilation for every kernel position k.
-			win, err := b.strided(x, xs.Dimensions, opos, strides, ksize, kernelDilations)
-			if err != nil {
-				return nil, err
-			}
-			if win, err = b.Reshape(win, 1, batch*numK*cin); err != nil {
-				return nil, err
-			}
-			wins = append(wins, win)
-		}
-		stacked := wins[0]
-		if len(wins) > 1 {
-			if stacked, err = b.Concatenate(0, wins...); err != nil {
-				return nil, err
-			}
-		}
-		if stacked, err = b.Reshape(stacked, numO*batch, numK*cin); err != nil {
-			return nil, err
-		}
-		if out, err = b.DotGeneral(stacked, []int{1}, nil, kmat, []int{0}, nil); err != nil {
-			return nil, err
-		}
-		// [numO·B, Cout] → [numO, B, Cout] → [B, numO, Cout]
-		if out, err = b.Reshape(out, numO, batch, cout); err != nil {
-			return nil, err
-		}
-		if out, err = b.Transpose(out, 1, 0, 2); err != nil {
-			return nil, err
-		}
-	}
-	if out, err = b.Reshape(out, append(append([]int{batch}, osize...), cout)...); err != nil {
-		return nil, err
-	}
-	// Canonical output [B, O…, Cout] → the requested output axes.
-	canon := append(append([]int{axes.OutputBatch}, axes.OutputSpatial...), axes.OutputChannels)
-	inv := make([]int, rank+2)
-	for i, a := range canon {
-		inv[a] = i
-	}
-	return b.transposeIfNeeded(out, inv)
+	return b.lowerConv(input, kernel, axes, strides, paddings, inputDilations, kernelDilations)
 }
 
-// strided slices the spatial axes of x [B, S…, C]: along spatial axis i, count[i] elements from pos[i]·scale[i]
-// in steps of step[i].
-func (b *cpuBuilder) strided(x backends.Op, dims, pos, scale, count, step []int) (backends.Op, error) {
-	rank := len(pos)
-	starts, limits, st := make([]int, rank+2), slices.Clone(dims), make([]int, rank+2)
-	st[0], st[rank+1] = 1, 1
-	for i := range rank {
-		starts[i+1] = pos[i] * scale[i]
-		limits[i+1] = starts[i+1] + (count[i]-1)*step[i] + 1
-		st[i+1] = step[i]
+// recordConv records the convolution as one kernel of the executor (kernel_conv.go), with the pure-Go convolution
+// as the fallback of the segment executor.
+func (b *cpuBuilder) recordConv(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int,
+	paddings [][2]int, inputDilations, kernelDilations []int) (backends.Op, error) {
+	k := &convKernel{axes: axes.Clone(), strides: strides, paddings: slices.Clone(paddings),
+		inputDilations: inputDilations, kernelDilations: kernelDilations, in: b.shape(input), kern: b.shape(kernel)}
+	op, err := b.Builder.(*recorder).recordKernel("ConvGeneral", []backends.Op{input, kernel}, k,
+		func(sb backends.Builder, in []backends.Op) (backends.Op, error) {
+			return sb.ConvGeneral(in[0], in[1], axes, strides, paddings, inputDilations, kernelDilations, 1, 1)
+		})
+	if err != nil {
+		return nil, err
 	}
-	return b.Slice(x, starts, limits, st)
+	k.out = b.shape(op)
+	return op, nil
+}
+
+// onesFor is v with missing or non-positive entries set to 1, of length rank.
+func onesFor(rank int, v []int) []int {
+	out := make([]int, rank)
+	for i := range out {
+		out[i] = 1
+		if i < len(v) && v[i] > 0 {
+			out[i] = v[i]
+		}
+	}
+	return out
 }
 
 func (b *cpuBuilder) transposeIfNeeded(x backends.Op, perm []int) (backends.Op, error) {
@@ -564,25 +456,4 @@ func (b *cpuBuilder) transposeIfNeeded(x backends.Op, perm []int) (backends.Op, 
 		}
 	}
 	return x, nil
-}
-
-// positions enumerates every multi-index of the given sizes in row-major order.
-func positions(sizes []int) [][]int {
-	n := 1
-	for _, s := range sizes {
-		n *= s
-	}
-	out := make([][]int, 0, n)
-	idx := make([]int, len(sizes))
-	for range n {
-		out = append(out, slices.Clone(idx))
-		for i := len(idx) - 1; i >= 0; i-- {
-			idx[i]++
-			if idx[i] < sizes[i] {
-				break
-			}
-			idx[i] = 0
-		}
-	}
-	return out
 }

@@ -11,6 +11,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/core/tensors/images"
+	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/robustvision/cotrain/pkg/models"
 )
@@ -40,8 +41,18 @@ func randTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
 // backend, with central finite differences (float64). It checks up to maxChecks elements per input.
 func gradCheck(t *testing.T, name string, b backends.Backend, fn func(inputs []*Node) *Node, inputs []*tensors.Tensor) {
 	t.Helper()
-	loss := MustNewExec(b, func(in []*Node) *Node { return fn(in) })
-	grad := MustNewExec(b, func(in []*Node) []*Node { return Gradient(fn(in), in...) })
+	ctxGradCheck(t, name, b, context.New(), func(_ *context.Context, in []*Node) *Node { return fn(in) }, inputs)
+}
+
+// ctxGradCheck is gradCheck for a function that keeps variables in ctx (the models' layers); the variables are
+// held fixed.
+func ctxGradCheck(t *testing.T, name string, b backends.Backend, ctx *context.Context,
+	fn func(ctx *context.Context, inputs []*Node) *Node, inputs []*tensors.Tensor) {
+	t.Helper()
+	loss := context.MustNewExec(b, ctx.Checked(false), func(ctx *context.Context, in []*Node) *Node { return fn(ctx, in) })
+	grad := context.MustNewExec(b, ctx.Checked(false), func(ctx *context.Context, in []*Node) []*Node {
+		return Gradient(fn(ctx, in), in...)
+	})
 	args := make([]any, len(inputs))
 	for i, x := range inputs {
 		args[i] = x
@@ -133,20 +144,19 @@ func TestMaxPoolGradient(t *testing.T) {
 	}
 }
 
-// Batch norm in training mode, as the models compute it: statistics over batch and space, per channel.
+// Batch norm in training mode (models.BatchNorm): statistics over batch and space, per channel, then γ and β (set
+// to non-trivial values): the gradient with respect to the input runs through the batch statistics.
 func TestBatchNormTrainingGradient(t *testing.T) {
 	b := cpu(t)
 	rng := rand.New(rand.NewPCG(5, 6))
-	x, gamma, beta := randTensor(rng, 4, 3, 3, 2), randTensor(rng, 2), randTensor(rng, 2)
-	gradCheck(t, "batch norm (training)", b, func(in []*Node) *Node {
-		perChannel := func(v *Node) *Node { return Reshape(v, 1, 1, 1, 2) }
-		mean := perChannel(ReduceMean(in[0], 0, 1, 2))
-		centred := Sub(in[0], mean)
-		variance := perChannel(ReduceMean(Square(centred), 0, 1, 2))
-		// (GoMLX v0.26 has no gradient for Rsqrt: divide by Sqrt instead.)
-		y := Add(Mul(Div(centred, Sqrt(AddScalar(variance, 1e-5))), perChannel(in[1])), perChannel(in[2]))
-		return weighted(y)
-	}, []*tensors.Tensor{x, gamma, beta})
+	ctx := context.New()
+	bn := ctx.In("bn")
+	bn.VariableWithValue("gamma", tensors.FromFlatDataAndDimensions([]float64{0.7, -1.3}, 2))
+	bn.VariableWithValue("beta", tensors.FromFlatDataAndDimensions([]float64{0.2, 0.5}, 2))
+	ctxGradCheck(t, "batch norm (training)", b, ctx, func(ctx *context.Context, in []*Node) *Node {
+		ctx.SetTraining(in[0].Graph(), true)
+		return weighted(models.BatchNorm(ctx.In("bn"), in[0]))
+	}, []*tensors.Tensor{randTensor(rng, 4, 3, 3, 2)})
 }
 
 // Bilinear sampling of a feature map at learned positions (the Gaussian readout's grid_sample, aligned corners,
@@ -164,24 +174,23 @@ func TestBilinearSamplingGradient(t *testing.T) {
 	}, []*tensors.Tensor{feats, tensors.FromFlatDataAndDimensions(pos, 2, 4, 2)})
 }
 
+// The readout's nonlinearity, the predictor's Poisson loss and the classifier's cross-entropy, as pkg/models
+// writes them.
 func TestActivationAndLossGradients(t *testing.T) {
 	b := cpu(t)
 	rng := rand.New(rand.NewPCG(9, 10))
 	y := randTensor(rng, 3, 5)
 	gradCheck(t, "ELU(y−1)+1", b, func(in []*Node) *Node {
-		shifted := AddScalar(in[0], -1)
-		elu := Where(GreaterThan(shifted, ScalarZero(in[0].Graph(), shifted.DType())), shifted, AddScalar(Exp(shifted), -1))
-		return weighted(AddScalar(elu, 1))
+		return weighted(models.PositiveResponse(in[0]))
 	}, []*tensors.Tensor{y})
 	counts := tensors.FromFlatDataAndDimensions([]float64{0, 1, 3, 2, 0, 5, 1, 1, 0, 2, 4, 0, 1, 0, 3}, 3, 5)
 	gradCheck(t, "Poisson loss", b, func(in []*Node) *Node {
 		pred := AddScalar(Exp(in[0]), 0.1) // positive predictions
-		return ReduceAllSum(Sub(pred, Mul(in[1], Log(AddScalar(pred, 1e-12)))))
+		return ReduceAllSum(models.PoissonLoss(pred, in[1]))
 	}, []*tensors.Tensor{y, counts})
 	labels := []int32{1, 4, 0}
 	gradCheck(t, "cross-entropy", b, func(in []*Node) *Node {
-		onehot := OneHot(Const(in[0].Graph(), labels), 5, in[0].DType())
-		return Neg(ReduceAllMean(ReduceSum(Mul(onehot, LogSoftmax(in[0], -1)), -1)))
+		return models.CrossEntropy(in[0], Const(in[0].Graph(), labels))
 	}, []*tensors.Tensor{y})
 }
 

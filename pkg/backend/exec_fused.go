@@ -94,8 +94,24 @@ func (g *fusedGroup) finalize(stored []bool) {
 	for i := range g.members {
 		g.members[i].stored = stored[i]
 	}
-	// Chunk size: a multiple of every periodic operand's period (so that it is the same in every chunk) when that
-	// stays small, else those operands are gathered.
+	g.chooseLoads()
+	// Member references become registers now that the number of loads is known.
+	for k := range g.instrs {
+		in := &g.instrs[k]
+		in.dst = g.reg(in.dst - memberRefBase)
+		for j, r := range in.src {
+			if r >= memberRefBase {
+				in.src[j] = g.reg(r - memberRefBase)
+			}
+		}
+	}
+	g.assignSlots()
+	g.memberOf, g.loadKeys, g.cse = nil, nil, nil
+}
+
+// chooseLoads decides each load's kind and the chunk size: a multiple of every periodic operand's period (so that it
+// is the same in every chunk) when that stays small, else those operands are gathered.
+func (g *fusedGroup) chooseLoads() {
 	const target, limit = 2048, 16384
 	chunk := 1
 	used := g.usedLoads()
@@ -126,17 +142,11 @@ func (g *fusedGroup) finalize(stored []bool) {
 			l.lay = l.lay.simplified()
 		}
 	}
-	// Member references become registers now that the number of loads is known.
-	for k := range g.instrs {
-		in := &g.instrs[k]
-		in.dst = g.reg(in.dst - memberRefBase)
-		for j, r := range in.src {
-			if r >= memberRefBase {
-				in.src[j] = g.reg(r - memberRefBase)
-			}
-		}
-	}
-	// Scratch slots: gathered and invariant loads each have their own; unstored members share slots by liveness.
+}
+
+// assignSlots gives the registers their scratch slots: gathered and invariant loads each have their own; unstored
+// members share slots by liveness.
+func (g *fusedGroup) assignSlots() {
 	nregs := len(g.loads) + len(g.members)
 	g.slots = make([]int, nregs)
 	next := 0
@@ -200,7 +210,6 @@ func (g *fusedGroup) finalize(stored []bool) {
 		free = append(free, dying...)
 	}
 	g.scratchSlots = next
-	g.memberOf, g.loadKeys, g.cse = nil, nil, nil
 }
 
 // fillPeriodic fills n bytes at dst with the period bytes at src repeated: one copy, then doubling copies.

@@ -113,132 +113,32 @@ func putScratch[T float32 | float64](s *[]T) {
 func convolveGeneral[T float32 | float64](c *convKernel, x, kern, out []T, gemm func(m, n, k int, a, b, c []T)) {
 	ax := c.axes
 	rank := len(ax.InputSpatial)
-	inDims, kDims, outDims := c.in.Dimensions, c.kern.Dimensions, c.out.Dimensions
-	inStr, kStr, outStr := rowMajorStrides(inDims), rowMajorStrides(kDims), rowMajorStrides(outDims)
-	batch, cin, cout := inDims[ax.InputBatch], inDims[ax.InputChannels], kDims[ax.KernelOutputChannels]
-	ksz, osz := make([]int, rank), make([]int, rank)
-	numK, numO := 1, 1
-	for d := range rank {
-		ksz[d], osz[d] = kDims[ax.KernelSpatial[d]], outDims[ax.OutputSpatial[d]]
-		numK *= ksz[d]
-		numO *= osz[d]
-	}
-	// The input's element strides; an input whose channels are not contiguous (the kernel-gradient convolutions,
-	// whose "channels" are the batch) is first copied to [batch, spatial…, channels], so that every patch row is
-	// gathered with contiguous copies.
-	sB, sC := inStr[ax.InputBatch], inStr[ax.InputChannels]
-	spatialStr := make([]int, rank)
-	for d := range rank {
-		spatialStr[d] = inStr[ax.InputSpatial[d]]
-	}
-	if sC != 1 && cin > 1 {
+	g := c.generalGeometry()
+	// An input whose channels are not contiguous (the kernel-gradient convolutions, whose "channels" are the batch) is
+	// first copied to [batch, spatial…, channels], so that every patch row is gathered with contiguous copies.
+	if g.sC != 1 && g.cin > 1 {
 		perm := append(append([]int{ax.InputBatch}, ax.InputSpatial...), ax.InputChannels)
 		tp := getScratch[T](len(x))
 		defer putScratch(tp)
-		transposeInto(*tp, x, inDims, perm)
+		transposeInto(*tp, x, c.in.Dimensions, perm)
 		x = *tp
 		permDims := make([]int, len(perm))
 		for i, a := range perm {
-			permDims[i] = inDims[a]
+			permDims[i] = c.in.Dimensions[a]
 		}
 		ps := rowMajorStrides(permDims)
-		sB, sC = ps[0], 1
-		copy(spatialStr, ps[1:rank+1])
+		g.sB, g.sC = ps[0], 1
+		copy(g.spatialStr, ps[1:rank+1])
 	}
-	// offsets[d][o·ksz[d]+k]: the input offset along spatial axis d read by output o and kernel position k, or −1.
-	offsets := make([][]int, rank)
-	for d := range rank {
-		offsets[d] = make([]int, osz[d]*ksz[d])
-		for o := range osz[d] {
-			for k := range ksz[d] {
-				pos := o*c.strides[d] + k*c.kernelDilations[d] - c.paddings[d][0]
-				off := -1
-				if pos >= 0 && pos%c.inputDilations[d] == 0 {
-					if p := pos / c.inputDilations[d]; p < inDims[ax.InputSpatial[d]] {
-						off = p * spatialStr[d]
-					}
-				}
-				offsets[d][o*ksz[d]+k] = off
-			}
-		}
-	}
-	m, kk, n := batch*numO, numK*cin, cout
+	g.offsets = c.inputOffsets(g.spatialStr)
+	m, kk, n := g.batch*g.numO, g.numK*g.cin, g.cout
 	patchesP := getScratch[T](m * kk)
 	defer putScratch(patchesP)
-	patches := *patchesP
-
-	// Gather the patches, rows split among the cores.
-	workers := min(runtime.GOMAXPROCS(0), max(1, m/64))
 	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := m*w/workers, m*(w+1)/workers
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			oIdx, kIdx := make([]int, rank), make([]int, rank)
-			for row := lo; row < hi; row++ {
-				b, rest := row/numO, row%numO
-				for d := rank - 1; d >= 0; d-- {
-					oIdx[d], rest = rest%osz[d], rest/osz[d]
-				}
-				dst := patches[row*kk : (row+1)*kk]
-				clear(kIdx)
-				for kp := range numK {
-					off, ok := b*sB, true
-					for d := range rank {
-						t := offsets[d][oIdx[d]*ksz[d]+kIdx[d]]
-						if t < 0 {
-							ok = false
-							break
-						}
-						off += t
-					}
-					seg := dst[kp*cin : (kp+1)*cin]
-					switch {
-					case !ok:
-						clear(seg)
-					case sC == 1:
-						copy(seg, x[off:off+cin])
-					default:
-						for ci := range seg {
-							seg[ci] = x[off+ci*sC]
-						}
-					}
-					for d := rank - 1; d >= 0; d-- { // next kernel position
-						if kIdx[d]++; kIdx[d] < ksz[d] {
-							break
-						}
-						kIdx[d] = 0
-					}
-				}
-			}
-		}()
-	}
-
-	// The kernel as a [numK·Cin, Cout] matrix, in the patches' (kernel position, channel) order.
+	gatherPatches(g, x, *patchesP, &wg)
 	weightsP := getScratch[T](kk * n)
 	defer putScratch(weightsP)
-	weights := *weightsP
-	kIdx := make([]int, rank)
-	for kp := range numK {
-		base := 0
-		for d := range rank {
-			base += kIdx[d] * kStr[ax.KernelSpatial[d]]
-		}
-		for ci := range cin {
-			row := weights[(kp*cin+ci)*n : (kp*cin+ci+1)*n]
-			at := base + ci*kStr[ax.KernelInputChannels]
-			for co := range row {
-				row[co] = kern[at+co*kStr[ax.KernelOutputChannels]]
-			}
-		}
-		for d := rank - 1; d >= 0; d-- {
-			if kIdx[d]++; kIdx[d] < ksz[d] {
-				break
-			}
-			kIdx[d] = 0
-		}
-	}
+	kernelMatrix(c, g, kern, *weightsP)
 	wg.Wait()
 
 	// Output laid out [batch, spatial…, channels] in that order: the product is the output.
@@ -247,19 +147,158 @@ func convolveGeneral[T float32 | float64](c *convKernel, x, kern, out []T, gemm 
 		direct = direct && ax.OutputSpatial[d] == d+1
 	}
 	if direct {
-		gemm(m, n, kk, patches, weights, out)
+		gemm(m, n, kk, *patchesP, *weightsP, out)
 		return
 	}
 	productP := getScratch[T](m * n)
 	defer putScratch(productP)
-	product := *productP
-	gemm(m, n, kk, patches, weights, product)
+	gemm(m, n, kk, *patchesP, *weightsP, *productP)
+	scatterOutput(c, g, *productP, out)
+}
+
+// generalGeometry is the shape of one general convolution: sizes, element strides, and which input offset each
+// (output, kernel) position pair reads.
+type generalGeometry struct {
+	batch, cin, cout int
+	ksz, osz         []int
+	numK, numO       int
+	sB, sC           int   // the input's batch and channel strides
+	spatialStr       []int // the input's spatial strides
+	offsets          [][]int
+}
+
+func (c *convKernel) generalGeometry() *generalGeometry {
+	ax := c.axes
+	rank := len(ax.InputSpatial)
+	inDims, kDims, outDims := c.in.Dimensions, c.kern.Dimensions, c.out.Dimensions
+	inStr := rowMajorStrides(inDims)
+	g := &generalGeometry{batch: inDims[ax.InputBatch], cin: inDims[ax.InputChannels], cout: kDims[ax.KernelOutputChannels],
+		ksz: make([]int, rank), osz: make([]int, rank), numK: 1, numO: 1, sB: inStr[ax.InputBatch],
+		sC: inStr[ax.InputChannels], spatialStr: make([]int, rank)}
+	for d := range rank {
+		g.ksz[d], g.osz[d] = kDims[ax.KernelSpatial[d]], outDims[ax.OutputSpatial[d]]
+		g.numK *= g.ksz[d]
+		g.numO *= g.osz[d]
+		g.spatialStr[d] = inStr[ax.InputSpatial[d]]
+	}
+	return g
+}
+
+// inputOffsets[d][o·ksz[d]+k] is the input offset along spatial axis d read by output o and kernel position k, or −1
+// where it falls in the padding or between dilated inputs.
+func (c *convKernel) inputOffsets(spatialStr []int) [][]int {
+	ax := c.axes
+	rank := len(ax.InputSpatial)
+	offsets := make([][]int, rank)
+	for d := range rank {
+		ksz, osz := c.kern.Dimensions[ax.KernelSpatial[d]], c.out.Dimensions[ax.OutputSpatial[d]]
+		offsets[d] = make([]int, osz*ksz)
+		for o := range osz {
+			for k := range ksz {
+				pos := o*c.strides[d] + k*c.kernelDilations[d] - c.paddings[d][0]
+				off := -1
+				if pos >= 0 && pos%c.inputDilations[d] == 0 {
+					if p := pos / c.inputDilations[d]; p < c.in.Dimensions[ax.InputSpatial[d]] {
+						off = p * spatialStr[d]
+					}
+				}
+				offsets[d][o*ksz+k] = off
+			}
+		}
+	}
+	return offsets
+}
+
+// gatherPatches fills patches [batch·numO, numK·cin] from x, rows split among the cores; wg says when it is done.
+func gatherPatches[T float32 | float64](g *generalGeometry, x, patches []T, wg *sync.WaitGroup) {
+	rank := len(g.ksz)
+	m, kk := g.batch*g.numO, g.numK*g.cin
+	workers := min(runtime.GOMAXPROCS(0), max(1, m/64))
+	for w := range workers {
+		lo, hi := m*w/workers, m*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			oIdx, kIdx := make([]int, rank), make([]int, rank)
+			for row := lo; row < hi; row++ {
+				b, rest := row/g.numO, row%g.numO
+				for d := rank - 1; d >= 0; d-- {
+					oIdx[d], rest = rest%g.osz[d], rest/g.osz[d]
+				}
+				dst := patches[row*kk : (row+1)*kk]
+				clear(kIdx)
+				for kp := range g.numK {
+					off, ok := b*g.sB, true
+					for d := range rank {
+						t := g.offsets[d][oIdx[d]*g.ksz[d]+kIdx[d]]
+						if t < 0 {
+							ok = false
+							break
+						}
+						off += t
+					}
+					seg := dst[kp*g.cin : (kp+1)*g.cin]
+					switch {
+					case !ok:
+						clear(seg)
+					case g.sC == 1:
+						copy(seg, x[off:off+g.cin])
+					default:
+						for ci := range seg {
+							seg[ci] = x[off+ci*g.sC]
+						}
+					}
+					nextIndex(kIdx, g.ksz)
+				}
+			}
+		}()
+	}
+}
+
+// nextIndex advances a row-major multi-index over sizes.
+func nextIndex(idx, sizes []int) {
+	for d := len(idx) - 1; d >= 0; d-- {
+		if idx[d]++; idx[d] < sizes[d] {
+			return
+		}
+		idx[d] = 0
+	}
+}
+
+// kernelMatrix writes the kernel as a [numK·cin, cout] matrix, in the patches' (kernel position, channel) order.
+func kernelMatrix[T float32 | float64](c *convKernel, g *generalGeometry, kern, weights []T) {
+	ax := c.axes
+	kStr := rowMajorStrides(c.kern.Dimensions)
+	n := g.cout
+	kIdx := make([]int, len(g.ksz))
+	for kp := range g.numK {
+		base := 0
+		for d := range kIdx {
+			base += kIdx[d] * kStr[ax.KernelSpatial[d]]
+		}
+		for ci := range g.cin {
+			row := weights[(kp*g.cin+ci)*n : (kp*g.cin+ci+1)*n]
+			at := base + ci*kStr[ax.KernelInputChannels]
+			for co := range row {
+				row[co] = kern[at+co*kStr[ax.KernelOutputChannels]]
+			}
+		}
+		nextIndex(kIdx, g.ksz)
+	}
+}
+
+// scatterOutput moves the product [batch·numO, cout] into the output's own axis order.
+func scatterOutput[T float32 | float64](c *convKernel, g *generalGeometry, product, out []T) {
+	ax := c.axes
+	rank := len(g.osz)
+	outStr := rowMajorStrides(c.out.Dimensions)
+	n := g.cout
 	oIdx := make([]int, rank)
-	for row := range m {
-		b, rest := row/numO, row%numO
+	for row := range g.batch * g.numO {
+		b, rest := row/g.numO, row%g.numO
 		base := b * outStr[ax.OutputBatch]
 		for d := rank - 1; d >= 0; d-- {
-			oIdx[d], rest = rest%osz[d], rest/osz[d]
+			oIdx[d], rest = rest%g.osz[d], rest/g.osz[d]
 			base += oIdx[d] * outStr[ax.OutputSpatial[d]]
 		}
 		src := product[row*n : (row+1)*n]

@@ -46,6 +46,9 @@ type recNode struct {
 }
 
 // recorder implements backends.Builder by recording (recorder_gen.go has one method per GoMLX operation).
+var _ backends.Builder = (*recorder)(nil)
+
+// recorder records a graph to be planned and executed (see executor.go).
 type recorder struct {
 	inner    backends.Backend
 	shadow   backends.Builder

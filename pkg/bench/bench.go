@@ -1,6 +1,8 @@
-// Package bench measures how fast the project's networks run on a GoMLX backend: training steps of the VGG-19-BN
-// topology (Section 2's classifier), inference, and reconstruction steps (Section 4's gradient with respect to one
-// input image through the layers up to conv3_1). `cotrain bench` and `go test -bench` print its figures.
+// Package bench measures how fast the networks train, infer and reconstruct on a backend, with PyTorch as a peer.
+//
+// The cases are training steps of the VGG-19-BN topology (Section 2's classifier), inference, and reconstruction
+// steps (Section 4's gradient with respect to one input image through the layers up to conv3_1), and each trainer of
+// the study at a scale. `cotrain bench` and `go test -bench` print its figures.
 package bench
 
 import (
@@ -45,6 +47,9 @@ type Result struct {
 	CompileSec   float64 `json:"warmup_seconds"` // first step, including graph compilation
 	PeakRSSMiB   float64 `json:"peak_rss_mib"`   // of the whole process (run one case per process for a clean figure)
 	Cores        float64 `json:"cores"`          // CPU time over wall time during the timed steps: mean cores busy
+	// Training cases: the loss of the first step and of the last (the same batch every step, so it must fall).
+	FirstLoss float64 `json:"first_loss,omitempty"`
+	LastLoss  float64 `json:"last_loss,omitempty"`
 }
 
 // Standard lists the cases of the CPU backend issue: training at ÷16, ÷8, ÷4 (32×32) and ÷8, ÷4 (64×64), inference
@@ -89,60 +94,21 @@ func Run(b backends.Backend, c Case) (Result, error) {
 	}
 	ctx := context.New()
 	ctx.SetParam(optimizers.ParamLearningRate, 0.01)
+	var losses []float64
 	var step func() error
+	var err error
 	switch c.Kind {
 	case "train":
-		exec, err := context.NewExec(b, ctx, func(ctx *context.Context, x, y *Node) *Node {
-			ctx.SetTraining(x.Graph(), true)
-			loss := models.CrossEntropy(models.Classifier(ctx, cfg, x), y)
-			optimizers.StochasticGradientDescent().Done().UpdateGraph(ctx, x.Graph(), loss)
-			return loss
-		})
-		if err != nil {
-			return Result{}, err
-		}
-		step = func() error {
-			_, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, c.Batch, c.InputSize, c.InputSize, 1), tensors.FromValue(labels))
-			return err
-		}
+		step, err = trainStep(b, ctx, cfg, c, images, labels, &losses)
 	case "infer":
-		exec, err := context.NewExec(b, ctx, func(ctx *context.Context, x *Node) *Node {
-			return ArgMax(models.Classifier(ctx, cfg, x), -1)
-		})
-		if err != nil {
-			return Result{}, err
-		}
-		step = func() error {
-			_, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, c.Batch, c.InputSize, c.InputSize, 1))
-			return err
-		}
+		step, err = inferStep(b, ctx, cfg, c, images)
 	case "recon":
-		// One step of the constrained reconstruction: the gradient of ||f(x) − f(x₀)||² with respect to the image,
-		// f = the shared block up to conv3_1 (evaluation mode), for a batch of one image.
-		target := make([]float32, 0)
-		exec, err := context.NewExec(b, ctx, func(ctx *context.Context, x, t *Node) *Node {
-			f := models.SharedBlock(ctx, cfg, x)
-			loss := ReduceAllMean(Square(Sub(f, t)))
-			return Gradient(loss, x)[0]
-		})
-		if err != nil {
-			return Result{}, err
-		}
-		fdims := cfg.Layers(0)
-		var shared models.Layer
-		for _, l := range fdims {
-			if l.Name == "conv3_1" {
-				shared = l
-			}
-		}
-		target = make([]float32, c.Batch*shared.Size*shared.Size*shared.OutChannels)
-		step = func() error {
-			_, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, c.Batch, c.InputSize, c.InputSize, 1),
-				tensors.FromFlatDataAndDimensions(target, c.Batch, shared.Size, shared.Size, shared.OutChannels))
-			return err
-		}
+		step, err = reconStep(b, ctx, cfg, c, images)
 	default:
 		return Result{}, fmt.Errorf("unknown benchmark kind %q", c.Kind)
+	}
+	if err != nil {
+		return Result{}, err
 	}
 	// Two warm-up steps: the first compiles, the second still pays for first-touch memory and starting workers.
 	start := time.Now()
@@ -164,8 +130,72 @@ func Run(b backends.Backend, c Case) (Result, error) {
 	}
 	wall := time.Since(start).Seconds()
 	per := wall / float64(steps)
-	return Result{Case: c, Backend: b.Name(), SecondsStep: per, ImagesPerSec: float64(c.Batch) / per,
-		CompileSec: warm, PeakRSSMiB: PeakRSSMiB(), Cores: (CPUSeconds() - cpu0) / wall}, nil
+	r := Result{Case: c, Backend: b.Name(), SecondsStep: per, ImagesPerSec: float64(c.Batch) / per,
+		CompileSec: warm, PeakRSSMiB: PeakRSSMiB(), Cores: (CPUSeconds() - cpu0) / wall}
+	if len(losses) > 0 {
+		r.FirstLoss, r.LastLoss = losses[0], losses[len(losses)-1]
+	}
+	return r, nil
+}
+
+// trainStep is one SGD step of the classifier on the batch; the step appends its loss to losses.
+func trainStep(b backends.Backend, ctx *context.Context, cfg models.VGGConfig, c Case, images []float32, labels []int32,
+	losses *[]float64) (func() error, error) {
+	exec, err := context.NewExec(b, ctx, func(ctx *context.Context, x, y *Node) *Node {
+		ctx.SetTraining(x.Graph(), true)
+		loss := models.CrossEntropy(models.Classifier(ctx, cfg, x), y)
+		optimizers.StochasticGradientDescent().Done().UpdateGraph(ctx, x.Graph(), loss)
+		return loss
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		out, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, c.Batch, c.InputSize, c.InputSize, 1), tensors.FromValue(labels))
+		if err == nil {
+			*losses = append(*losses, float64(tensors.MustCopyFlatData[float32](out[0])[0]))
+		}
+		return err
+	}, nil
+}
+
+// inferStep is one forward pass of the classifier in evaluation mode.
+func inferStep(b backends.Backend, ctx *context.Context, cfg models.VGGConfig, c Case, images []float32) (func() error, error) {
+	exec, err := context.NewExec(b, ctx, func(ctx *context.Context, x *Node) *Node {
+		return ArgMax(models.Classifier(ctx, cfg, x), -1)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		_, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, c.Batch, c.InputSize, c.InputSize, 1))
+		return err
+	}, nil
+}
+
+// reconStep is one step of the constrained reconstruction: the gradient of ||f(x) − f(x₀)||² with respect to the
+// image, f = the shared block up to conv3_1 (evaluation mode), for a batch of one image.
+func reconStep(b backends.Backend, ctx *context.Context, cfg models.VGGConfig, c Case, images []float32) (func() error, error) {
+	exec, err := context.NewExec(b, ctx, func(ctx *context.Context, x, t *Node) *Node {
+		f := models.SharedBlock(ctx, cfg, x)
+		loss := ReduceAllMean(Square(Sub(f, t)))
+		return Gradient(loss, x)[0]
+	})
+	if err != nil {
+		return nil, err
+	}
+	var shared models.Layer
+	for _, l := range cfg.Layers(0) {
+		if l.Name == "conv3_1" {
+			shared = l
+		}
+	}
+	target := make([]float32, c.Batch*shared.Size*shared.Size*shared.OutChannels)
+	return func() error {
+		_, err := exec.Exec(tensors.FromFlatDataAndDimensions(images, c.Batch, c.InputSize, c.InputSize, 1),
+			tensors.FromFlatDataAndDimensions(target, c.Batch, shared.Size, shared.Size, shared.OutChannels))
+		return err
+	}, nil
 }
 
 // CPUSeconds is the CPU time (user and system) the process has used so far.

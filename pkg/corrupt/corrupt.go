@@ -1,5 +1,7 @@
-// Package corrupt implements the 15 common corruptions of ImageNet-C (Hendrycks & Dietterich 2019) in pure Go, as the
-// paper's Section 3 applies them on the fly to the test set to measure robustness (SPEC §4).
+// Package corrupt implements the 15 common corruptions of ImageNet-C in pure Go: Section 3's robustness test.
+//
+// The paper's Section 3 applies the corruptions of Hendrycks & Dietterich (2019) on the fly to the test set to
+// measure robustness.
 //
 // Two parameter presets are provided:
 //

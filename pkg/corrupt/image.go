@@ -156,117 +156,143 @@ func correlate1D(f fimage, k []float32, axis int, b imgproc.Boundary) fimage {
 // columns of k that are entirely zero are skipped; the inner loops run along whole interleaved image rows (all
 // channels at once), so a shift by j pixels is a shift by j·c values.
 func correlate2D(f fimage, k [][]float32, b imgproc.Boundary) fimage {
-	kh, kw := len(k), len(k[0])
-	ry, rx := kh/2, kw/2
-	c := f.c
+	r := &correlation{k: k, kh: len(k), kw: len(k[0]), ry: len(k) / 2, rx: len(k[0]) / 2, c: f.c}
 	out := newF(f.h, f.w, f.c)
 	symmetric := isSymmetric(k)
-	diagonal := symmetric && kh == kw && isDiagonalSymmetric(k)
-	plane, stride := padded(f, ry, rx, b)
-	defer recycle(plane)
-	rowVals := stride * c // values per padded row
-	var folds [][]float32
-	if symmetric && rx > 0 {
-		folds = make([][]float32, ry+1)
-		for i := range folds {
-			folds[i] = make([]float32, rowVals)
+	r.diagonal = symmetric && r.kh == r.kw && isDiagonalSymmetric(k)
+	var stride int
+	r.plane, stride = padded(f, r.ry, r.rx, b)
+	defer recycle(r.plane)
+	r.rowVals = stride * r.c // values per padded row
+	if symmetric && r.rx > 0 {
+		r.folds = make([][]float32, r.ry+1)
+		for i := range r.folds {
+			r.folds[i] = make([]float32, r.rowVals)
 		}
 	}
 	for y := range f.h {
-		acc := out.v[y*f.w*c : (y+1)*f.w*c]
-		n := len(acc)
-		if symmetric && rx == 0 { // a symmetric column kernel: fuse the row fold into the accumulation
-			for i := 0; i <= ry; i++ {
-				kv := k[i][0]
-				if kv == 0 {
-					continue
-				}
-				top := plane[(y+i)*rowVals:][:n]
-				if i < ry {
-					bottom := plane[(y+kh-1-i)*rowVals:][:n]
-					for x, t := range top {
-						acc[x] += kv * (t + bottom[x])
-					}
-				} else {
-					for x, t := range top {
-						acc[x] += kv * t
-					}
-				}
-			}
-		} else if symmetric {
-			// k[i][j] = k[kh−1−i][j] = k[i][kw−1−j]: add mirrored rows first (fold i holds rows i and kh−1−i),
-			// then mirrored columns, so each weight is multiplied once for up to four pixels; a square kernel
-			// that is also symmetric about its diagonal (k[i][j] = k[j][i], as the disk) shares one multiply
-			// between (i, j) and (j, i): up to eight pixels.
-			for i := 0; i <= ry; i++ {
-				fold := folds[i]
-				top := plane[(y+i)*rowVals : (y+i+1)*rowVals]
-				if i < ry {
-					bottom := plane[(y+kh-1-i)*rowVals : (y+kh-i)*rowVals]
-					top, bottom := top[:len(fold)], bottom[:len(fold)] // lets the compiler drop bounds checks
-					for x := range fold {
-						fold[x] = top[x] + bottom[x]
-					}
-				} else {
-					copy(fold, top)
-				}
-			}
-			for i := 0; i <= ry; i++ {
-				jStart := 0
-				if diagonal {
-					jStart = i
-				}
-				for j := jStart; j <= rx; j++ {
-					kv := k[i][j]
-					if kv == 0 {
-						continue
-					}
-					fi := folds[i]
-					left := fi[j*c : j*c+n]
-					switch {
-					case diagonal && i != j && j < rx:
-						right := fi[(kw-1-j)*c : (kw-1-j)*c+n]
-						up := folds[j][i*c : i*c+n]
-						down := folds[j][(kw-1-i)*c : (kw-1-i)*c+n]
-						right, up, down = right[:len(left)], up[:len(left)], down[:len(left)] // no bounds checks
-						for x, l := range left {
-							acc[x] += kv * (l + right[x] + up[x] + down[x])
-						}
-					case diagonal && i != j: // j is the centre column: one column of fold i
-						up := folds[j][i*c : i*c+n]
-						down := folds[j][(kw-1-i)*c : (kw-1-i)*c+n]
-						up, down = up[:len(left)], down[:len(left)]
-						for x, l := range left {
-							acc[x] += kv * (l + up[x] + down[x])
-						}
-					case j < rx:
-						right := fi[(kw-1-j)*c : (kw-1-j)*c+n][:len(left)]
-						for x, l := range left {
-							acc[x] += kv * (l + right[x])
-						}
-					default:
-						for x, l := range left {
-							acc[x] += kv * l
-						}
-					}
-				}
+		acc := out.v[y*f.w*r.c : (y+1)*f.w*r.c]
+		switch {
+		case symmetric && r.rx == 0:
+			r.columnRow(y, acc)
+		case symmetric:
+			r.symmetricRow(y, acc)
+		default:
+			r.generalRow(y, acc)
+		}
+	}
+	return out
+}
+
+// correlation is one correlate2D: the kernel, the padded image plane and the row folds of a symmetric kernel.
+type correlation struct {
+	k                 [][]float32
+	kh, kw, ry, rx, c int
+	plane             []float32
+	rowVals           int
+	diagonal          bool
+	folds             [][]float32
+}
+
+// columnRow accumulates output row y for a symmetric column kernel, the row fold fused into the accumulation.
+func (r *correlation) columnRow(y int, acc []float32) {
+	n := len(acc)
+	for i := 0; i <= r.ry; i++ {
+		kv := r.k[i][0]
+		if kv == 0 {
+			continue
+		}
+		top := r.plane[(y+i)*r.rowVals:][:n]
+		if i < r.ry {
+			bottom := r.plane[(y+r.kh-1-i)*r.rowVals:][:n]
+			for x, t := range top {
+				acc[x] += kv * (t + bottom[x])
 			}
 		} else {
-			for i := range kh {
-				row := plane[(y+i)*rowVals:]
-				for j, kv := range k[i] {
-					if kv == 0 {
-						continue
-					}
-					src := row[j*c : j*c+n]
-					for x, v := range src {
-						acc[x] += kv * v
-					}
+			for x, t := range top {
+				acc[x] += kv * t
+			}
+		}
+	}
+}
+
+// symmetricRow accumulates output row y for a kernel symmetric about both axes.
+func (r *correlation) symmetricRow(y int, acc []float32) {
+	n := len(acc)
+	// k[i][j] = k[kh−1−i][j] = k[i][kw−1−j]: add mirrored rows first (fold i holds rows i and kh−1−i), then
+	// mirrored columns, so each weight is multiplied once for up to four pixels; a square kernel that is also
+	// symmetric about its diagonal (k[i][j] = k[j][i], as the disk) shares one multiply between (i, j) and (j, i):
+	// up to eight pixels.
+	for i := 0; i <= r.ry; i++ {
+		fold := r.folds[i]
+		top := r.plane[(y+i)*r.rowVals : (y+i+1)*r.rowVals]
+		if i < r.ry {
+			bottom := r.plane[(y+r.kh-1-i)*r.rowVals : (y+r.kh-i)*r.rowVals]
+			top, bottom := top[:len(fold)], bottom[:len(fold)] // lets the compiler drop bounds checks
+			for x := range fold {
+				fold[x] = top[x] + bottom[x]
+			}
+		} else {
+			copy(fold, top)
+		}
+	}
+	for i := 0; i <= r.ry; i++ {
+		jStart := 0
+		if r.diagonal {
+			jStart = i
+		}
+		for j := jStart; j <= r.rx; j++ {
+			kv := r.k[i][j]
+			if kv == 0 {
+				continue
+			}
+			fi := r.folds[i]
+			left := fi[j*r.c : j*r.c+n]
+			switch {
+			case r.diagonal && i != j && j < r.rx:
+				right := fi[(r.kw-1-j)*r.c : (r.kw-1-j)*r.c+n]
+				up := r.folds[j][i*r.c : i*r.c+n]
+				down := r.folds[j][(r.kw-1-i)*r.c : (r.kw-1-i)*r.c+n]
+				right, up, down = right[:len(left)], up[:len(left)], down[:len(left)] // no bounds checks
+				for x, l := range left {
+					acc[x] += kv * (l + right[x] + up[x] + down[x])
+				}
+			case r.diagonal && i != j: // j is the centre column: one column of fold i
+				up := r.folds[j][i*r.c : i*r.c+n]
+				down := r.folds[j][(r.kw-1-i)*r.c : (r.kw-1-i)*r.c+n]
+				up, down = up[:len(left)], down[:len(left)]
+				for x, l := range left {
+					acc[x] += kv * (l + up[x] + down[x])
+				}
+			case j < r.rx:
+				right := fi[(r.kw-1-j)*r.c : (r.kw-1-j)*r.c+n][:len(left)]
+				for x, l := range left {
+					acc[x] += kv * (l + right[x])
+				}
+			default:
+				for x, l := range left {
+					acc[x] += kv * l
 				}
 			}
 		}
 	}
-	return out
+}
+
+// generalRow accumulates output row y for any kernel.
+func (r *correlation) generalRow(y int, acc []float32) {
+	n := len(acc)
+	for i := range r.kh {
+		row := r.plane[(y+i)*r.rowVals:]
+		for j, kv := range r.k[i] {
+			if kv == 0 {
+				continue
+			}
+			src := row[j*r.c : j*r.c+n]
+			for x, v := range src {
+				acc[x] += kv * v
+			}
+		}
+	}
 }
 
 // isDiagonalSymmetric reports whether the square kernel k equals its transpose.

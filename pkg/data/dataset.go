@@ -1,7 +1,8 @@
-// Package data provides the data of the paper's Section 2: the classification data sets (Tiny ImageNet, and
-// Fashion-MNIST standing in for it), the paper's train/validation/test split, preprocessing and training-time
-// augmentation (SPEC §2.5), and the natural photographs from which the virtual V1 experiment and the saliency
-// analysis cut their stimuli.
+// Package data provides the data of Section 2: the classification data sets, the paper's split, preprocessing and
+// augmentation, and the natural photographs.
+//
+// The classification data are Tiny ImageNet, and Fashion-MNIST standing in for it; the natural photographs are those
+// from which the virtual V1 experiment and the saliency analysis cut their stimuli.
 package data
 
 import (

@@ -1,7 +1,10 @@
-// Package eval implements the measurements of the paper's Section 3 (SPEC §4.3, §9): clean accuracy with bootstrap
-// error bars, accuracy on the corrupted test set built on the fly (the same corrupted images for every model), the
-// robustness score normalised by the Baseline per corruption, per category and in total, and the two-factor
-// regression of robustness on clean accuracy and neural predictivity (FEVe) with t-tests.
+// Package eval implements the measurements of Section 3: clean and corrupted accuracy, robustness scores, and the
+// regression of robustness on accuracy and FEVe.
+//
+// Clean accuracy comes with bootstrap error bars; the corrupted test set is built on the fly (the same corrupted
+// images for every model); the robustness score is normalised by the Baseline per corruption, per category and in
+// total (Fig. 2, 3A, 3B, 8); the two-factor regression of robustness on clean accuracy and neural predictivity
+// (FEVe) has t-tests (Fig. 3C).
 package eval
 
 import (
@@ -100,11 +103,11 @@ func MeanOverSeverities(acc []Accuracy) map[string]float64 {
 	return out
 }
 
-// Robustness computes the paper's robustness scores of a model (SPEC §9): per corruption c,
+// Scores computes the paper's robustness scores of a model (SPEC §9): per corruption c,
 // 100·Ā_c(model, seed)/Ā_c(Baseline), with the Baseline's Ā_c averaged over its seeds; per category, the mean of
 // its corruptions' scores; in total, the mean over the corruptions given (the paper's 14). Error bars are the
 // standard deviation over the model's seeds.
-func Robustness(model map[uint64][]Accuracy, baseline map[uint64][]Accuracy, corruptions []string) (perCorruption map[string]Score, perCategory map[string]Score, total Score, err error) {
+func Scores(model map[uint64][]Accuracy, baseline map[uint64][]Accuracy, corruptions []string) (perCorruption map[string]Score, perCategory map[string]Score, total Score, err error) {
 	if len(model) == 0 || len(baseline) == 0 {
 		return nil, nil, Score{}, fmt.Errorf("robustness: %d model seeds, %d baseline seeds", len(model), len(baseline))
 	}

@@ -64,7 +64,7 @@ func TestRobustnessByHand(t *testing.T) {
 	// Baseline Ā: gaussian_noise (0.3 + 0.1)/2 = 0.2, fog (0.5 + 0.3)/2 = 0.4.
 	model := map[uint64][]Accuracy{1: table([2]float64{0.3, 0.1}, [2]float64{0.4, 0.4}), 2: table([2]float64{0.5, 0.3}, [2]float64{0.4, 0.4})}
 	// Model seed 1: gauss 0.2/0.2 = 100 %, fog 0.4/0.4 = 100 % → total 100. Seed 2: gauss 0.4/0.2 = 200 %, fog 100 % → 150.
-	per, cats, total, err := Robustness(model, baseline, []string{"gaussian_noise", "fog"})
+	per, cats, total, err := Scores(model, baseline, []string{"gaussian_noise", "fog"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestRobustnessByHand(t *testing.T) {
 	if math.Abs(cats["noise"].Mean-150) > 1e-9 || math.Abs(cats["weather"].Mean-100) > 1e-9 {
 		t.Errorf("per category %+v", cats)
 	}
-	if _, _, _, err := Robustness(model, baseline, []string{"snow"}); err == nil {
+	if _, _, _, err := Scores(model, baseline, []string{"snow"}); err == nil {
 		t.Error("a corruption without accuracies was accepted")
 	}
 }

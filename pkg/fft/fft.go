@@ -1,5 +1,6 @@
-// Package fft is the two-dimensional discrete Fourier transform of images, over gonum's one-dimensional FFTs: what
-// Section 4's spectral control and the saliency stand-in (the spectral residual) need.
+// Package fft is the two-dimensional discrete Fourier transform of images, over gonum's one-dimensional FFTs.
+//
+// It is what Section 4's spectral control and the saliency stand-in (the spectral residual) need.
 package fft
 
 import "gonum.org/v1/gonum/dsp/fourier"

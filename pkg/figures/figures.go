@@ -1,6 +1,8 @@
-// Package figures builds every figure of the paper (and of this reproduction) with gonum/plot: one exported
-// function per figure, shared by the notebooks (which display them inline) and by `cotrain figures` (which writes
-// them to figures/).
+// Package figures builds every figure of the paper with gonum/plot: one function per figure, shared by the notebooks
+// and `cotrain figures`.
+//
+// The notebooks display the figures inline; `cotrain figures` writes them to figures/. Figures of this
+// reproduction's own (the simulated population, training curves) live here too.
 package figures
 
 import (

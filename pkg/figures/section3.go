@@ -19,12 +19,12 @@ import (
 // section3Models are the models of Fig. 3, in the paper's order.
 var section3Models = []string{study.Oracle, study.MTLOracle, study.MTLMonkey, study.MTLShuffled, study.MTLRecorded, study.MTLNoiseFree}
 
-func stand(res *study.Robustness) string {
+func stand(res *eval.Robustness) string {
 	return fmt.Sprintf("%s scale, Fashion-MNIST + SIMULATED V1, %s", res.Scale, res.Preset)
 }
 
 // accuracyCurve is a model's accuracy per severity on a corruption, averaged over its main seeds.
-func accuracyCurve(res *study.Robustness, model, corruption string) plotter.XYs {
+func accuracyCurve(res *eval.Robustness, model, corruption string) plotter.XYs {
 	sum, n := map[int]float64{}, map[int]int{}
 	for _, a := range res.Accuracies {
 		if a.Model == model && a.Ratio == "" && a.Corruption == corruption && a.Severity > 0 {
@@ -41,7 +41,7 @@ func accuracyCurve(res *study.Robustness, model, corruption string) plotter.XYs 
 	return pts
 }
 
-func severityPanel(res *study.Robustness, corruption string, models []string, legend bool) (*plot.Plot, error) {
+func severityPanel(res *eval.Robustness, corruption string, models []string, legend bool) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = corruption
 	p.X.Label.Text, p.Y.Label.Text = "severity", "accuracy (%)"
@@ -68,7 +68,7 @@ func severityPanel(res *study.Robustness, corruption string, models []string, le
 
 // Fig2 shows, for MTL-Monkey and the Baseline, accuracy against severity on MTL-Monkey's best, median and worst
 // corruption by robustness score (the paper: pixelate, impulse noise, contrast).
-func Fig2(res *study.Robustness) (Figure, error) {
+func Fig2(res *eval.Robustness) (Figure, error) {
 	per := res.PerCorruption[study.MTLMonkey]
 	var names []string
 	for _, c := range res.Corruptions {
@@ -141,7 +141,7 @@ func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names 
 }
 
 // Fig3A is the robustness score per corruption category (noise, blur, weather, digital), Baseline = 100 %.
-func Fig3A(res *study.Robustness) (Figure, error) {
+func Fig3A(res *eval.Robustness) (Figure, error) {
 	p := plot.New()
 	p.Title.Text = "Fig. 3A — robustness per category (" + stand(res) + ")"
 	p.Y.Label.Text = "robustness score (% of Baseline)"
@@ -169,7 +169,7 @@ func Fig3A(res *study.Robustness) (Figure, error) {
 }
 
 // Fig3B is the total robustness score (the mean over the 14 corruptions) per model, with the spread over seeds.
-func Fig3B(res *study.Robustness) (Figure, error) {
+func Fig3B(res *eval.Robustness) (Figure, error) {
 	p := plot.New()
 	p.Title.Text = "Fig. 3B — total robustness (" + stand(res) + ")"
 	p.Y.Label.Text = "robustness score (% of Baseline)"
@@ -223,7 +223,7 @@ func Fig3B(res *study.Robustness) (Figure, error) {
 // Fig3C plots, for the batch-ratio sweep of each condition, neural predictivity (FEVe) against total robustness,
 // each run coloured by its clean accuracy (light = low, dark = high), with the regression's FEVe slope drawn at the
 // mean clean accuracy.
-func Fig3C(res *study.Robustness) (Figure, error) {
+func Fig3C(res *eval.Robustness) (Figure, error) {
 	var row []*plot.Plot
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, pts := range res.Sweep {
@@ -280,7 +280,7 @@ func Fig3C(res *study.Robustness) (Figure, error) {
 }
 
 // Fig8 is accuracy against severity for every corruption (glass blur included) and model.
-func Fig8(res *study.Robustness) (Figure, error) {
+func Fig8(res *eval.Robustness) (Figure, error) {
 	models := append([]string{study.Baseline}, section3Models...)
 	var grid [][]*plot.Plot
 	var row []*plot.Plot
@@ -320,7 +320,7 @@ func pct(s eval.Score) string {
 
 // Table2 is the clean test accuracy of every model (mean ± sd over seeds, and the mean bootstrap error bar) beside
 // the paper's Tiny ImageNet numbers.
-func Table2(res *study.Robustness) Table {
+func Table2(res *eval.Robustness) Table {
 	t := Table{Caption: "Table 2 — clean test accuracy (%), ours (" + stand(res) + ") and the paper's (Tiny ImageNet, 5 seeds)",
 		Header: []string{"model", "ours", "bootstrap sd", "paper"}}
 	for _, m := range append([]string{study.Baseline}, section3Models...) {
@@ -339,7 +339,7 @@ func Table2(res *study.Robustness) Table {
 
 // Table3 is the robustness of the multi-task variants: on recorded responses, on predicted ones (MTL-Monkey), on
 // shuffled ones, and — possible only with a simulated monkey — on noise-free responses.
-func Table3(res *study.Robustness) Table {
+func Table3(res *eval.Robustness) Table {
 	t := Table{Caption: "Table 3 — total robustness score (% of Baseline) of the MTL variants (" + stand(res) + ")",
 		Header: []string{"neural targets", "model", "ours", "paper"}}
 	for _, r := range []struct{ what, model string }{{"recorded responses (noisy)", study.MTLRecorded},
@@ -360,7 +360,7 @@ func Table3(res *study.Robustness) Table {
 
 // RegressionTable lists the two-factor regression robustness ~ clean accuracy + FEVe for each condition, with the
 // paper's FEVe slopes (b_monkey = 54.72, b_shuffled = 0.26).
-func RegressionTable(res *study.Robustness) Table {
+func RegressionTable(res *eval.Robustness) Table {
 	t := Table{Caption: "Robustness ~ clean accuracy + FEVe over the batch-ratio sweep (" + stand(res) + ")",
 		Header: []string{"condition", "n", "coefficient", "estimate", "SE", "t", "p", "paper's FEVe slope"}}
 	paper := map[string]string{study.MTLMonkey: "54.72 (p < 1e-4)", study.MTLShuffled: "0.26 (p = 0.034)"}

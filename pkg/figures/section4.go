@@ -3,13 +3,14 @@ package figures
 import (
 	"fmt"
 
+	"github.com/robustvision/cotrain/pkg/analysis"
 	"github.com/robustvision/cotrain/pkg/saliency"
 	"github.com/robustvision/cotrain/pkg/study"
 )
 
 // Fig5 is the reconstruction grid of one analysis image (Fig. 5; Fig. 10 and 11 for more images): each model's
 // reconstruction from conv3_1 under every norm constraint, and the spectral control of MTL-Monkey's.
-func Fig5(a *study.ReconAnalysis, image int) (Figure, error) {
+func Fig5(a *analysis.Result, image int) (Figure, error) {
 	if image < 0 || image >= len(a.Photos) {
 		return Figure{}, fmt.Errorf("fig 5: image %d of %d", image, len(a.Photos))
 	}
@@ -24,7 +25,7 @@ func Fig5(a *study.ReconAnalysis, image int) (Figure, error) {
 
 // Fig6FromAnalysis is Fig. 6 for one analysis image: the image, the stand-in saliency map, its 0.7-mass mask, and
 // each model's reconstructions with their ϱ̄.
-func Fig6FromAnalysis(a *study.ReconAnalysis, image int) (Figure, error) {
+func Fig6FromAnalysis(a *analysis.Result, image int) (Figure, error) {
 	if image < 0 || image >= len(a.Photos) {
 		return Figure{}, fmt.Errorf("fig 6: image %d of %d", image, len(a.Photos))
 	}
@@ -43,7 +44,7 @@ func Fig6FromAnalysis(a *study.ReconAnalysis, image int) (Figure, error) {
 
 // Fig7FromAnalysis is Fig. 7: ϱ̄ of MTL-Monkey against Oracle, Baseline and the spectral control, one panel per norm
 // constraint (at most three, the smallest, a middle and the largest norm).
-func Fig7FromAnalysis(a *study.ReconAnalysis) (Figure, error) {
+func Fig7FromAnalysis(a *analysis.Result) (Figure, error) {
 	monkey := -1
 	for i, m := range a.Models {
 		if m == study.MTLMonkey {
@@ -89,7 +90,7 @@ func Fig7FromAnalysis(a *study.ReconAnalysis) (Figure, error) {
 }
 
 // RatioTable summarises ϱ̄ (mean over images) per model and norm, with the spectral control.
-func RatioTable(a *study.ReconAnalysis) Table {
+func RatioTable(a *analysis.Result) Table {
 	t := Table{Caption: fmt.Sprintf("Mean normalised norm ratio ϱ̄ over %d images (saliency: %s)", len(a.Photos), a.Saliency)}
 	t.Header = append(t.Header, "model")
 	for _, n := range a.Norms {

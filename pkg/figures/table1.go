@@ -7,6 +7,23 @@ import (
 	"github.com/robustvision/cotrain/pkg/study"
 )
 
+// ModelDescription is one row of the paper's Table 1: what a model is trained on.
+type ModelDescription struct {
+	Model, Name, Classification, Neural, Note string
+}
+
+// Table1Models describes the study's models as the paper's Table 1 does, with this reproduction's stand-ins named.
+var Table1Models = []ModelDescription{
+	{study.Baseline, "Baseline", "images", "—", "VGG-19-BN trained for classification only"},
+	{study.Predictor, "Monkey Predictor", "—", "recorded V1 responses (SIMULATED)", "shared block + Gaussian readout, Poisson loss, Adam"},
+	{study.Oracle, "Oracle", "images, clean and corrupted 1:1", "—", "+ conv3_1 consistency between two corrupted views; then the block is frozen and the rest retrained on clean images"},
+	{study.MTLOracle, "MTL-Oracle", "images", "Oracle-block readout's predictions", "the readout is trained on the recording on the frozen Oracle block"},
+	{study.MTLMonkey, "MTL-Monkey", "images", "Monkey Predictor's predictions", "targets for every classification training image"},
+	{study.MTLShuffled, "MTL-Shuffled", "images", "MTL-Monkey's targets shuffled across images", "same response statistics, no image information"},
+	{study.MTLRecorded, "MTL-recorded", "images", "recorded V1 trials (SIMULATED, noisy)", "the paper's Table 3 'real responses'"},
+	{study.MTLNoiseFree, "MTL-noise-free", "images", "the simulator's noise-free responses", "beyond the paper: responses no lab can measure"},
+}
+
 // Table1 is the paper's Table 1 with this reproduction's results beside each model: what it trains on, the seeds
 // finished, clean test accuracy (mean ± sd over seeds) and, for models with a readout, the FEVe of that readout on
 // the SIMULATED neurons' held-out repeats.
@@ -17,14 +34,20 @@ func Table1(results []study.ModelResult) Table {
 	scale := ""
 	for _, r := range results {
 		scale = r.Scale
+		var d ModelDescription
+		for _, m := range Table1Models {
+			if m.Model == r.Model {
+				d = m
+			}
+		}
 		f := func(v float64) string {
 			if math.IsNaN(v) {
 				return "—"
 			}
 			return fmt.Sprintf("%.3f", v)
 		}
-		t.Rows = append(t.Rows, []string{r.Name, r.Classification, r.Neural, fmt.Sprint(r.Seeds),
-			study.FormatAccuracy(r.TestAcc, r.TestAccSD), f(r.FEVe), f(r.FEVeReliable), r.Note})
+		t.Rows = append(t.Rows, []string{d.Name, d.Classification, d.Neural, fmt.Sprint(r.Seeds),
+			formatAccuracy(r.TestAcc, r.TestAccSD), f(r.FEVe), f(r.FEVeReliable), d.Note})
 	}
 	t.Caption = fmt.Sprintf("Table 1 at the %s scale: images = Fashion-MNIST (stand-in for Tiny ImageNet); neural data SIMULATED (virtual V1)", scale)
 	return t
@@ -41,4 +64,16 @@ func Table1Curves(results []study.ModelResult) (Figure, error) {
 		}
 	}
 	return TrainingCurves(fmt.Sprintf("%s scale (Fashion-MNIST, SIMULATED V1)", scale), curves)
+}
+
+// formatAccuracy prints mean ± sd in percent, "—" when absent.
+func formatAccuracy(mean, sd float64) string {
+	switch {
+	case math.IsNaN(mean):
+		return "—"
+	case math.IsNaN(sd):
+		return fmt.Sprintf("%.1f %%", 100*mean)
+	default:
+		return fmt.Sprintf("%.1f ± %.1f %%", 100*mean, 100*sd)
+	}
 }

@@ -1,6 +1,8 @@
-// Package imgproc holds the image primitives that the data loaders, the corruptions of Section 3, and the saliency
-// model and reconstructions of Section 4 share: decoding image files with their size checked before any pixel is
-// allocated, the boundary modes of scipy.ndimage, and the Gaussian kernel and filter.
+// Package imgproc holds the image primitives the packages share: bounded image decoding, scipy.ndimage's boundary
+// modes, and the Gaussian kernel and filter.
+//
+// The data loaders, the corruptions of Section 3, and the saliency model and reconstructions of Section 4 use them;
+// image files are decoded with their size checked before any pixel is allocated.
 package imgproc
 
 import (

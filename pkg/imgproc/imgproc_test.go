@@ -2,7 +2,9 @@ package imgproc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/png"
 	"math"
@@ -73,12 +75,13 @@ func TestDecodeBounds(t *testing.T) {
 	if err != nil || img.Bounds().Dx() != 3 {
 		t.Fatalf("small PNG: %v, %v", img, err)
 	}
-	// Rewrite the IHDR width and height to 60000 × 60000 (the CRC no longer matches, but DecodeConfig reads the
-	// header first: the size check must come before any decoding).
+	// Rewrite the IHDR width and height to 60000 × 60000, with the chunk's CRC: a valid header over a tiny body (the
+	// size check must come before any decoding).
 	huge := bytes.Clone(small.Bytes())
 	for _, off := range []int{16, 20} {
-		huge[off], huge[off+1], huge[off+2], huge[off+3] = 0, 0, 0xea, 0x60
+		binary.BigEndian.PutUint32(huge[off:], 60000)
 	}
+	binary.BigEndian.PutUint32(huge[29:], crc32.ChecksumIEEE(huge[12:29]))
 	if _, err := Decode(huge); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("a PNG claiming 60000×60000: %v, want ErrTooLarge", err)
 	}

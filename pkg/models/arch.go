@@ -1,6 +1,9 @@
-// Package models describes the networks of the paper's Section 2 (Fig. 1 and Table 1): the VGG-19-BN classifier
-// with its fully convolutional head, the shared block that ends after batch norm and ReLU of conv3_1, and the
-// Gaussian readout that predicts V1 responses from that block.
+// Package models describes the networks of Section 2: the architecture as data, and the VGG-19-BN graph with the
+// Gaussian readout in GoMLX.
+//
+// The networks are those of Fig. 1 and Table 1: the VGG-19-BN classifier with its fully convolutional head, the
+// shared block that ends after batch norm and ReLU of conv3_1, and the Gaussian readout that predicts V1 responses
+// from that block.
 //
 // This file holds the architecture as plain data (layer names, channel counts, spatial sizes, parameter counts), so
 // that figures, summaries and tests can use it without building a GoMLX graph.

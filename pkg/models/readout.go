@@ -51,8 +51,16 @@ func GaussianReadout(ctx *context.Context, core *Node, n int, biasInit []float32
 	sampled := BilinearSample(core, pos)                                         // [B, n, C]
 	y := ReduceSum(Mul(sampled, Reshape(Transpose(features, 0, 1), 1, n, c)), 2) // [B, n]
 	y = Add(y, Reshape(bias, 1, n))
-	return AddScalar(ELU(AddScalar(y, -1)), 1)
+	return PositiveResponse(y)
 }
+
+// PositiveResponse is the readout's output nonlinearity ELU(y − 1) + 1: positive firing rates, linear above 1.
+func PositiveResponse(y *Node) *Node { return AddScalar(ELU(AddScalar(y, -1)), 1) }
+
+// PoissonLoss is the per-element Poisson negative log-likelihood of firing rates pred for counts y, up to a term
+// that does not depend on pred: pred − y·log(pred + 1e-12) (PyTorch's PoissonNLLLoss with log_input=False, which
+// the authors use).
+func PoissonLoss(pred, y *Node) *Node { return Sub(pred, Mul(y, Log(AddScalar(pred, 1e-12)))) }
 
 // ELU is exp(x) − 1 for x ≤ 0 and x otherwise, written with Exp (GoMLX v0.26 has no gradient for Expm1).
 func ELU(x *Node) *Node {

@@ -208,6 +208,9 @@ func CrossEntropy(logits, labels *Node) *Node {
 	return Neg(ReduceAllMean(ReduceSum(Mul(onehot, LogSoftmax(logits, -1)), -1)))
 }
 
+// IsLayer reports whether layer names a convolutional layer (LayerNames).
+func IsLayer(layer string) bool { return layerEnd(layer) >= 0 }
+
 // LayerNames lists the convolutional layers in order (conv1_1 … conv5_4): the layers a reconstruction can target.
 func LayerNames() []string {
 	var names []string

@@ -1,6 +1,10 @@
-// Package neural holds the neural data of the paper's Section 2 — V1 responses to images, recorded in sessions — in
-// one on-disk format shared by the virtual V1 simulator, the response predictor and converted real recordings, and
-// the measures of neural predictivity (fraction of explainable variance and FEVe, Cadena et al. 2019; SPEC §3.2).
+// Package neural holds the neural data of Section 2 in one on-disk format, and the measures of neural predictivity
+// (FEV, FEVe).
+//
+// The data are V1 responses to images, recorded in sessions; the format is shared by the virtual V1 simulator, the
+// response predictor and converted real recordings. The measures are the fraction of explainable variance of the
+// data (FEV) and the fraction of explainable variance a model explains (FEVe; the paper's "FEV as in Cadena et al.
+// 2019").
 //
 // Format (one folder):
 //

@@ -227,3 +227,29 @@ func median(v []float64) float64 {
 	sort.Float64s(s)
 	return stat.Quantile(0.5, stat.Empirical, s, nil)
 }
+
+// MeanFEVe averages a model's per-neuron FEVe (in the dataset's neuron order: session by session) over all neurons
+// and over the reliable ones, whose FEV exceeds FEVThreshold (the paper's measure; NaN when there are none).
+func (d *Dataset) MeanFEVe(feve []float64) (all, reliable float64, err error) {
+	if len(feve) != d.NumNeurons() {
+		return 0, 0, fmt.Errorf("FEVe of %d neurons for a recording of %d", len(feve), d.NumNeurons())
+	}
+	// Summed in order (not floats.Sum's unrolled order), so that the cached results do not change in the last bit.
+	var sum, sumKept float64
+	kept, k := 0, 0
+	for _, s := range d.Sessions {
+		for j := range s.Neurons {
+			sum += feve[k]
+			if s.FEV(j) > FEVThreshold {
+				sumKept += feve[k]
+				kept++
+			}
+			k++
+		}
+	}
+	reliable = math.NaN()
+	if kept > 0 {
+		reliable = sumKept / float64(kept)
+	}
+	return sum / float64(len(feve)), reliable, nil
+}

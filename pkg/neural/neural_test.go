@@ -159,3 +159,15 @@ func TestConvertSessions(t *testing.T) {
 		t.Errorf("test repeats %v", trials)
 	}
 }
+
+// The paper's average keeps neurons with FEV > 0.15: neuron 0 (FEV 2.5/3.5) in, neuron 1 (constant, FEV NaN) out.
+func TestMeanFEVe(t *testing.T) {
+	d := tiny()
+	all, reliable, err := d.MeanFEVe([]float64{0.6, -3})
+	if err != nil || math.Abs(all-(-1.2)) > 1e-12 || reliable != 0.6 {
+		t.Errorf("mean FEVe %v, reliable %v, %v; want -1.2, 0.6", all, reliable, err)
+	}
+	if _, _, err := d.MeanFEVe([]float64{1}); err == nil {
+		t.Error("FEVe of one neuron for two accepted")
+	}
+}

@@ -1,5 +1,8 @@
-// Package provenance records how an artifact (a figure, a checkpoint, a result table) was made: the command, the
-// commit, the backend and device, the seed, the wall time and the date. Every artifact of the study carries one.
+// Package provenance records how an artifact was made (command, commit, backend, seed, time) and writes files
+// atomically.
+//
+// An artifact is a figure, a checkpoint or a result table; every artifact of the study carries a record of the
+// command, the commit, the backend and device, the seed, the wall time and the date.
 package provenance
 
 import (
@@ -82,6 +85,19 @@ func WriteJSON(path string, v any) error {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
 	return WriteFileAtomic(path, append(data, '\n'))
+}
+
+// ReadJSON reads a file written by WriteJSON into v; the error names the file (and, for a missing file, wraps
+// fs.ErrNotExist).
+func ReadJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same folder and a rename.

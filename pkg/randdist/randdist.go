@@ -1,5 +1,7 @@
-// Package randdist draws from the distributions that the corruptions (shot noise) and the virtual V1 (spike counts)
-// need and math/rand lacks: Poisson and Gamma, from a caller's seeded source so results are reproducible.
+// Package randdist draws Poisson and Gamma variates from a caller's seeded source.
+//
+// The corruptions (shot noise) and the virtual V1 (spike counts) need them and math/rand lacks them; the caller's
+// source keeps results reproducible.
 package randdist
 
 import (

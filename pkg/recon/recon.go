@@ -1,7 +1,9 @@
-// Package recon implements the paper's Section 4 analysis of what the networks' representations keep: an image is
-// reconstructed from a layer's activations (conv3_1, the end of the shared block, by default) by minimising
-// ||f(x) − f(x₀)||² under an L2 norm constraint, with projected gradient steps as the authors' reconstruction code
-// (SPEC §5.1); and the spectral control, the reconstruction's amplitude spectrum on the original's phase (SPEC §5.2).
+// Package recon reconstructs images from a layer's activations under an L2 norm constraint (Section 4), with the
+// spectral control and the toy quadratic behind Figure 4.
+//
+// An image is reconstructed from a layer's activations (conv3_1, the end of the shared block, by default) by
+// minimising ||f(x) − f(x₀)||² under ‖x‖ ≤ norm, with projected gradient steps as the authors' reconstruction code;
+// the spectral control puts the reconstruction's amplitude spectrum on the original's phase.
 package recon
 
 import (
@@ -53,32 +55,38 @@ func PaperConfig(multiTask bool) Config {
 // PaperNorms are the nine norm constraints of Fig. 10 (the figures show 5, 15 and 60).
 var PaperNorms = []float64{5, 10, 15, 20, 30, 40, 60, 80, 100}
 
-// Problem is one reconstruction: a target image in the model's input units (grey, H×W, normalised) and the radius
-// of the norm constraint. The radius is in the units of the authors' input tensor, in which the grey image is
-// repeated into 3 channels: a grey image x has that norm √3·||x||.
+// Problem is one reconstruction: a target image in the model's input units (grey, H×W, normalised) and the norm
+// constraint ‖x‖ ≤ Norm. Norms are in the units of the authors' input tensor, in which the grey image is repeated into
+// the network's input channels (InputNorm).
 type Problem struct {
 	Target []float32
-	Radius float64
+	Norm   float64
 }
 
 // Result holds the reconstructions of a batch of problems.
 type Result struct {
-	Images  [][]float32 // H×W, model input units
-	Loss    []float64   // final ||f(x) − f(x₀)||² (mean over the layer's units)
-	Initial []float64   // the loss at the (projected) random initialisation
-	Norm    []float64   // final norm (3-channel units)
-	MaxNorm []float64   // the largest norm after any step: never above the radius
-	Curve   [][]float64 // loss every LogEvery steps
-	Steps   int
-	Seconds float64
+	Images    [][]float32 // H×W, model input units
+	Loss      []float64   // final ||f(x) − f(x₀)||² (mean over the layer's units)
+	Initial   []float64   // the loss at the (projected) random initialisation
+	FinalNorm []float64   // the final image's norm (InputNorm)
+	MaxNorm   []float64   // the largest norm after any step: never above the constraint
+	Curve     [][]float64 // loss every LogEvery steps
+	Steps     int
+	Seconds   float64
 }
 
-// Reconstruct solves the problems together, one graph for the batch (batch norm in evaluation mode makes the images
-// independent). progress, if not nil, is called every LogEvery steps.
-func Reconstruct(m *train.Model, problems []Problem, cfg Config, progress func(step int, loss []float64)) (*Result, error) {
-	if len(problems) == 0 {
-		return nil, fmt.Errorf("reconstruct: no problems")
+// InputNorm is the norm of a grey image x in the units of the network's input: the image repeated into c channels
+// has norm √c·‖x‖ (the authors' 3-channel tensor: √3·‖x‖).
+func InputNorm(x []float32, channels int) float64 {
+	var sq float64
+	for _, v := range x {
+		sq += float64(v) * float64(v)
 	}
+	return math.Sqrt(float64(channels) * sq)
+}
+
+// validate fills the defaults of cfg and checks it.
+func (cfg *Config) validate() error {
 	if cfg.Layer == "" {
 		cfg.Layer = "conv3_1"
 	}
@@ -86,146 +94,148 @@ func Reconstruct(m *train.Model, problems []Problem, cfg Config, progress func(s
 		cfg.LogEvery = 100
 	}
 	switch {
+	case !models.IsLayer(cfg.Layer):
+		return fmt.Errorf("reconstruct: layer %q: want one of %v", cfg.Layer, models.LayerNames())
 	case cfg.Steps < 1:
-		return nil, fmt.Errorf("reconstruct: %d steps", cfg.Steps)
+		return fmt.Errorf("reconstruct: %d steps", cfg.Steps)
 	case cfg.Optimizer != SGD && cfg.Optimizer != Adam:
-		return nil, fmt.Errorf("reconstruct: optimizer %q: want sgd or adam", cfg.Optimizer)
+		return fmt.Errorf("reconstruct: optimizer %q: want sgd or adam", cfg.Optimizer)
 	case cfg.LearningRate <= 0:
-		return nil, fmt.Errorf("reconstruct: learning rate %v", cfg.LearningRate)
+		return fmt.Errorf("reconstruct: learning rate %v", cfg.LearningRate)
 	}
-	size := m.Info.Model.InputSize
-	hw := size * size
-	k := len(problems)
+	return nil
+}
+
+// Reconstructor reconstructs images from one model's activations. Its two graphs — the layer's activations, and one
+// projected gradient step — are compiled once and take the batch of problems and their norm constraints as inputs:
+// any batch and any norms run without rebuilding anything (the notebook's slider).
+type Reconstructor struct {
+	m        *train.Model
+	cfg      Config
+	size     int
+	channels int
+	features *context.Exec
+	step     *context.Exec
+}
+
+// NewReconstructor prepares the reconstructions of cfg's layer of m.
+func NewReconstructor(m *train.Model, cfg Config) (*Reconstructor, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	r := &Reconstructor{m: m, cfg: cfg, size: m.Info.Model.InputSize, channels: m.Info.Model.InChannels}
+	var err error
+	if r.features, err = context.NewExec(m.Backend(), m.Context(), r.layer); err != nil {
+		return nil, err
+	}
+	if r.step, err = context.NewExec(m.Backend(), m.Context(), r.stepGraph); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// layer is the graph of the layer's activations, in evaluation mode.
+func (r *Reconstructor) layer(ctx *context.Context, x *Node) *Node {
+	ctx.SetTraining(x.Graph(), false)
+	f, err := models.Features(ctx, r.m.Info.Model, x, r.cfg.Layer)
+	if err != nil {
+		panic(err) // the layer was checked in NewReconstructor
+	}
+	return f
+}
+
+// stepGraph is one step for a batch of k images x [k, H, W, 1]: the gradient of each image's loss, blurred (the
+// authors' preconditioning), an SGD or Adam step, and the projection onto each image's norm constraint. Inputs: x,
+// the target activations, the norms [k], Adam's moments and the step number; outputs: the new x and moments, the
+// loss of x and the new norm.
+func (r *Reconstructor) stepGraph(ctx *context.Context, in []*Node) []*Node {
+	x, target, norms, mom, vel, t := in[0], in[1], in[2], in[3], in[4], in[5]
+	k := x.Shape().Dimensions[0]
+	f := r.layer(ctx, x)
+	axes := make([]int, f.Rank()-1)
+	for i := range axes {
+		axes[i] = i + 1
+	}
+	loss := ReduceMean(Square(Sub(f, target)), axes...) // [k]
+	g := Gradient(ReduceAllSum(loss), x)[0]
+	if blur := blurMatrix(r.size, r.cfg.BlurSigma); blur != nil {
+		b := Const(x.Graph(), blur)
+		g3 := Reshape(g, k, r.size, r.size)
+		g3 = Einsum("hi,kiw->khw", b, g3)
+		g3 = Einsum("khi,wi->khw", g3, b)
+		g = Reshape(g3, k, r.size, r.size, 1)
+	}
+	var next *Node
+	switch r.cfg.Optimizer {
+	case SGD:
+		next = Sub(x, MulScalar(g, r.cfg.LearningRate))
+	default:
+		next, mom, vel = train.AdamStep(x, g, mom, vel, t, r.cfg.LearningRate)
+	}
+	next, norm := r.project(next, norms)
+	return []*Node{next, mom, vel, loss, norm}
+}
+
+// project scales each image onto its norm constraint: onto the ball ‖x‖ ≤ norm (the authors' ChangeNormConditional),
+// or onto the sphere ‖x‖ = norm with Config.Sphere (ChangeNorm). It returns the images and their new norms.
+func (r *Reconstructor) project(x, norms *Node) (*Node, *Node) {
+	k := x.Shape().Dimensions[0]
+	norm := MulScalar(Sqrt(ReduceSum(Square(x), 1, 2, 3)), math.Sqrt(float64(r.channels))) // [k], InputNorm
+	scale := Div(norms, Max(norm, Scalar(x.Graph(), x.DType(), 1e-12)))
+	if !r.cfg.Sphere {
+		scale = Min(scale, OnesLike(scale))
+	}
+	return Mul(x, Reshape(scale, k, 1, 1, 1)), Mul(norm, scale)
+}
+
+// Solve reconstructs the problems together (batch norm in evaluation mode keeps the images independent), for steps
+// steps (≤ 0: the configuration's). progress, if not nil, is called every LogEvery steps with the losses.
+func (r *Reconstructor) Solve(problems []Problem, steps int, progress func(step int, loss []float64)) (*Result, error) {
+	if len(problems) == 0 {
+		return nil, fmt.Errorf("reconstruct: no problems")
+	}
+	if steps <= 0 {
+		steps = r.cfg.Steps
+	}
+	hw, k := r.size*r.size, len(problems)
 	targets := make([]float32, k*hw)
-	radii := make([]float32, k)
+	norms := make([]float32, k)
 	for i, p := range problems {
 		if len(p.Target) != hw {
-			return nil, fmt.Errorf("reconstruct: problem %d: %d pixels, the model takes %d×%d", i, len(p.Target), size, size)
+			return nil, fmt.Errorf("reconstruct: problem %d: %d pixels, the model takes %d×%d", i, len(p.Target), r.size, r.size)
 		}
-		if p.Radius <= 0 {
-			return nil, fmt.Errorf("reconstruct: problem %d: radius %v", i, p.Radius)
+		if !(p.Norm > 0) {
+			return nil, fmt.Errorf("reconstruct: problem %d: norm constraint %v, want > 0", i, p.Norm)
 		}
 		copy(targets[i*hw:], p.Target)
-		radii[i] = float32(p.Radius)
+		norms[i] = float32(p.Norm)
 	}
-	blur := blurMatrix(size, cfg.BlurSigma)
-	ctx := m.Context()
-	var layerErr error
-	features := func(ctx *context.Context, x *Node) *Node {
-		ctx.SetTraining(x.Graph(), false)
-		f, err := models.Features(ctx, m.Info.Model, x, cfg.Layer)
-		if err != nil {
-			layerErr = err
-			return x
-		}
-		return f
-	}
-	targetExec, err := context.NewExec(m.Backend(), ctx, features)
+	r0, err := r.features.Exec(tensors.FromFlatDataAndDimensions(targets, k, r.size, r.size, 1))
 	if err != nil {
 		return nil, err
 	}
-	r0, err := targetExec.Exec(tensors.FromFlatDataAndDimensions(targets, k, size, size, 1))
-	if layerErr != nil {
-		return nil, layerErr
-	}
+	x := tensors.FromFlatDataAndDimensions(r.initial(problems), k, r.size, r.size, 1)
+	initial, err := r.features.Exec(x)
 	if err != nil {
 		return nil, err
 	}
-	step, err := context.NewExec(m.Backend(), ctx, func(ctx *context.Context, in []*Node) []*Node {
-		x, target, radius, mom, vel, t := in[0], in[1], in[2], in[3], in[4], in[5]
-		f := features(ctx, x)
-		axes := make([]int, f.Rank()-1)
-		for i := range axes {
-			axes[i] = i + 1
-		}
-		loss := ReduceMean(Square(Sub(f, target)), axes...) // [k]
-		g := Gradient(ReduceAllSum(loss), x)[0]
-		if blur != nil {
-			b := Const(x.Graph(), blur)
-			g3 := Reshape(g, k, size, size)
-			g3 = Einsum("hi,kiw->khw", b, g3)
-			g3 = Einsum("khi,wi->khw", g3, b)
-			g = Reshape(g3, k, size, size, 1)
-		}
-		var next *Node
-		switch cfg.Optimizer {
-		case SGD:
-			next = Sub(x, MulScalar(g, cfg.LearningRate))
-		default: // torch.optim.Adam: β = (0.9, 0.999), ε = 1e-8
-			mom = Add(MulScalar(mom, 0.9), MulScalar(g, 0.1))
-			vel = Add(MulScalar(vel, 0.999), MulScalar(Square(g), 0.001))
-			c1 := OneMinus(Pow(Scalar(x.Graph(), x.DType(), 0.9), t))
-			c2 := OneMinus(Pow(Scalar(x.Graph(), x.DType(), 0.999), t))
-			stepSize := Div(Div(mom, c1), AddScalar(Sqrt(Div(vel, c2)), 1e-8))
-			next = Sub(x, MulScalar(stepSize, cfg.LearningRate))
-		}
-		norm := MulScalar(Sqrt(ReduceSum(Square(next), 1, 2, 3)), math.Sqrt(3)) // [k], 3-channel units
-		scale := Div(radius, Max(norm, Scalar(x.Graph(), x.DType(), 1e-12)))
-		if !cfg.Sphere {
-			scale = Min(scale, OnesLike(scale))
-		}
-		next = Mul(next, Reshape(scale, k, 1, 1, 1))
-		return []*Node{next, mom, vel, loss, Mul(norm, scale)}
-	})
-	if err != nil {
-		return nil, err
-	}
-	// Initialisation: standard normal noise (seeded, the authors' RandomNormal), projected onto the constraint so that
-	// every iterate satisfies it (the authors project after the first step; the start is then feasible too).
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7265636f6e)) // "recon"
-	x0 := make([]float32, k*hw)
-	for i := range k {
-		img := x0[i*hw : (i+1)*hw]
-		var sq float64
-		for j := range img {
-			img[j] = float32(rng.NormFloat64())
-			sq += float64(img[j]) * float64(img[j])
-		}
-		scale := problems[i].Radius / math.Sqrt(3*sq)
-		if !cfg.Sphere {
-			scale = math.Min(scale, 1)
-		}
-		for j := range img {
-			img[j] *= float32(scale)
-		}
-	}
-	x := tensors.FromFlatDataAndDimensions(x0, k, size, size, 1)
-	initial, err := targetExec.Exec(x)
-	if err != nil {
-		return nil, err
-	}
-	lossOf := func(f *tensors.Tensor) []float64 {
-		fv, tv := tensors.MustCopyFlatData[float32](f), tensors.MustCopyFlatData[float32](r0[0])
-		per := len(fv) / k
-		out := make([]float64, k)
-		for i := range k {
-			var s float64
-			for j := i * per; j < (i+1)*per; j++ {
-				d := float64(fv[j] - tv[j])
-				s += d * d
-			}
-			out[i] = s / float64(per)
-		}
-		return out
-	}
-	mom := tensors.FromFlatDataAndDimensions(make([]float32, k*hw), k, size, size, 1)
-	vel := tensors.FromFlatDataAndDimensions(make([]float32, k*hw), k, size, size, 1)
-	res := &Result{Steps: cfg.Steps, MaxNorm: make([]float64, k), Curve: make([][]float64, k), Initial: lossOf(initial[0])}
+	res := &Result{Steps: steps, MaxNorm: make([]float64, k), Curve: make([][]float64, k),
+		Initial: lossOf(initial[0], r0[0], k)}
+	mom := tensors.FromFlatDataAndDimensions(make([]float32, k*hw), k, r.size, r.size, 1)
+	vel := tensors.FromFlatDataAndDimensions(make([]float32, k*hw), k, r.size, r.size, 1)
 	start := time.Now()
-	var loss []float64
-	for s := 1; s <= cfg.Steps; s++ {
-		out, err := step.Exec(x, r0[0], tensors.FromValue(radii), mom, vel, float32(s))
+	for s := 1; s <= steps; s++ {
+		out, err := r.step.Exec(x, r0[0], tensors.FromValue(norms), mom, vel, float32(s))
 		if err != nil {
 			return nil, err
 		}
 		x, mom, vel = out[0], out[1], out[2]
-		loss = toFloat64(tensors.MustCopyFlatData[float32](out[3]))
-		norms := toFloat64(tensors.MustCopyFlatData[float32](out[4]))
-		for i, n := range norms {
+		res.FinalNorm = floats64(tensors.MustCopyFlatData[float32](out[4]))
+		for i, n := range res.FinalNorm {
 			res.MaxNorm[i] = math.Max(res.MaxNorm[i], n)
 		}
-		res.Norm = norms
-		if s%cfg.LogEvery == 0 || s == cfg.Steps {
+		if s%r.cfg.LogEvery == 0 || s == steps {
+			loss := floats64(tensors.MustCopyFlatData[float32](out[3]))
 			for i, l := range loss {
 				res.Curve[i] = append(res.Curve[i], l)
 			}
@@ -234,12 +244,12 @@ func Reconstruct(m *train.Model, problems []Problem, cfg Config, progress func(s
 			}
 		}
 	}
-	// The loss of the final image (the step's loss was measured before its update).
-	final, err := targetExec.Exec(x)
+	// The loss of the final image (a step's loss is measured before its update).
+	final, err := r.features.Exec(x)
 	if err != nil {
 		return nil, err
 	}
-	res.Loss = lossOf(final[0])
+	res.Loss = lossOf(final[0], r0[0], k)
 	flat := tensors.MustCopyFlatData[float32](x)
 	for i := range k {
 		res.Images = append(res.Images, flat[i*hw:(i+1)*hw])
@@ -248,7 +258,55 @@ func Reconstruct(m *train.Model, problems []Problem, cfg Config, progress func(s
 	return res, nil
 }
 
-func toFloat64(v []float32) []float64 {
+// initial is the starting point: standard normal noise (seeded, the authors' RandomNormal), projected onto each
+// problem's constraint so that every iterate satisfies it (the authors project after the first step; the start is
+// then feasible too).
+func (r *Reconstructor) initial(problems []Problem) []float32 {
+	hw := r.size * r.size
+	rng := rand.New(rand.NewPCG(r.cfg.Seed, 0x7265636f6e)) // "recon"
+	x0 := make([]float32, len(problems)*hw)
+	for i, p := range problems {
+		img := x0[i*hw : (i+1)*hw]
+		for j := range img {
+			img[j] = float32(rng.NormFloat64())
+		}
+		scale := p.Norm / InputNorm(img, r.channels)
+		if !r.cfg.Sphere {
+			scale = math.Min(scale, 1)
+		}
+		for j := range img {
+			img[j] *= float32(scale)
+		}
+	}
+	return x0
+}
+
+// lossOf is each image's mean squared difference between activations f and the targets' activations.
+func lossOf(f, target *tensors.Tensor, k int) []float64 {
+	fv, tv := tensors.MustCopyFlatData[float32](f), tensors.MustCopyFlatData[float32](target)
+	per := len(fv) / k
+	out := make([]float64, k)
+	for i := range k {
+		var s float64
+		for j := i * per; j < (i+1)*per; j++ {
+			d := float64(fv[j] - tv[j])
+			s += d * d
+		}
+		out[i] = s / float64(per)
+	}
+	return out
+}
+
+// Reconstruct solves problems on m with cfg: NewReconstructor, then Solve.
+func Reconstruct(m *train.Model, problems []Problem, cfg Config, progress func(step int, loss []float64)) (*Result, error) {
+	r, err := NewReconstructor(m, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r.Solve(problems, 0, progress)
+}
+
+func floats64(v []float32) []float64 {
 	out := make([]float64, len(v))
 	for i, x := range v {
 		out[i] = float64(x)

@@ -52,7 +52,7 @@ func TestReconstructionConstraintAndLoss(t *testing.T) {
 			radii := []float64{5, 30}
 			var problems []Problem
 			for _, r := range radii {
-				problems = append(problems, Problem{Target: target, Radius: r})
+				problems = append(problems, Problem{Target: target, Norm: r})
 			}
 			res, err := Reconstruct(m, problems, c.cfg, nil)
 			if err != nil {
@@ -62,24 +62,24 @@ func TestReconstructionConstraintAndLoss(t *testing.T) {
 				if res.MaxNorm[i] > r*(1+1e-5) {
 					t.Errorf("radius %v: norm reached %v", r, res.MaxNorm[i])
 				}
-				if c.cfg.Sphere && math.Abs(res.Norm[i]-r) > 1e-4*r {
-					t.Errorf("sphere radius %v: final norm %v", r, res.Norm[i])
+				if c.cfg.Sphere && math.Abs(res.FinalNorm[i]-r) > 1e-4*r {
+					t.Errorf("sphere radius %v: final norm %v", r, res.FinalNorm[i])
 				}
 				var sq float64
 				for _, v := range res.Images[i] {
 					sq += float64(v) * float64(v)
 				}
-				if got := math.Sqrt(3 * sq); math.Abs(got-res.Norm[i]) > 1e-3*r {
-					t.Errorf("radius %v: reported norm %v, image norm %v", r, res.Norm[i], got)
+				if got := math.Sqrt(3 * sq); math.Abs(got-res.FinalNorm[i]) > 1e-3*r {
+					t.Errorf("radius %v: reported norm %v, image norm %v", r, res.FinalNorm[i], got)
 				}
 				if !(res.Loss[i] < res.Initial[i]) {
 					t.Errorf("radius %v: loss %v → %v did not fall", r, res.Initial[i], res.Loss[i])
 				}
 			}
-			t.Logf("losses %v → %v, norms %v", res.Initial, res.Loss, res.Norm)
+			t.Logf("losses %v → %v, norms %v", res.Initial, res.Loss, res.FinalNorm)
 		})
 	}
-	if _, err := Reconstruct(m, []Problem{{Target: target, Radius: 5}}, Config{Layer: "fc9", Steps: 1, Optimizer: SGD, LearningRate: 1}, nil); err == nil {
+	if _, err := Reconstruct(m, []Problem{{Target: target, Norm: 5}}, Config{Layer: "fc9", Steps: 1, Optimizer: SGD, LearningRate: 1}, nil); err == nil {
 		t.Error("an unknown layer was accepted")
 	}
 }
@@ -149,7 +149,7 @@ func BenchmarkReconstruct1000(b *testing.B) {
 	m := randomModel(b, 16)
 	target := randomImage(2, 32*32)
 	for b.Loop() {
-		res, err := Reconstruct(m, []Problem{{Target: target, Radius: 15}}, Config{Steps: 1000, Optimizer: SGD, LearningRate: 5, BlurSigma: 1}, nil)
+		res, err := Reconstruct(m, []Problem{{Target: target, Norm: 15}}, Config{Steps: 1000, Optimizer: SGD, LearningRate: 5, BlurSigma: 1}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -109,6 +109,10 @@ func (q Quadratic2D) ProjectedGradient(r, lr float64, steps int) [2]float64 {
 
 func norm(x [2]float64) float64 { return math.Hypot(x[0], x[1]) }
 
+// Fig4Norms are the norm constraints drawn in Fig. 4: the optimum moves from the high-curvature direction towards
+// the unconstrained optimum as the budget grows.
+var Fig4Norms = []float64{0.75, 1.5, 2.5}
+
 // Fig4Problem is the toy problem of the figure: curvature 10 along the direction at 30° and 1 across it, with the
 // unconstrained optimum at (1, 3), between the two eigen-directions.
 func Fig4Problem() Quadratic2D {

@@ -1,8 +1,10 @@
-// Package saliency provides the bottom-up saliency maps of the paper's Section 4 analysis (Fig. 6 and 7): where
-// in an image a reconstruction keeps its energy. The paper used DeepGaze II, which cannot be obtained here; a
-// classical model stands in for it — the spectral residual of Hou & Zhang (CVPR 2007) with a Gaussian centre bias —
-// and is named as the stand-in wherever its results appear. A saliency map from elsewhere (DeepGaze's densities
-// saved as .npy or PNG) can replace it (LoadMap).
+// Package saliency provides the saliency maps of Section 4, a classical stand-in for DeepGaze II, with their masks,
+// ϱ and ϱ̄.
+//
+// The maps say where in an image a reconstruction keeps its energy (Fig. 6 and 7). The paper used DeepGaze II, which
+// cannot be obtained here; the spectral residual of Hou & Zhang (CVPR 2007) with a Gaussian centre bias stands in
+// for it and is named as the stand-in wherever its results appear. A saliency map from elsewhere (DeepGaze's
+// densities saved as .npy or PNG) can replace it (LoadMap).
 //
 // From a map the package derives the paper's measures (SPEC §9): the binary mask of the most salient pixels that
 // hold 0.7 of the saliency mass, the share of an image's energy inside it, ϱ(I) = ||I·mask||²/||I||², and the

@@ -1,24 +1,21 @@
 package study
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
 
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/data"
+	"github.com/robustvision/cotrain/pkg/jobs"
 	"github.com/robustvision/cotrain/pkg/neural"
 	"github.com/robustvision/cotrain/pkg/provenance"
 	"github.com/robustvision/cotrain/pkg/train"
@@ -121,14 +118,12 @@ func (r *Runner) Status() ([]StageStatus, error) {
 }
 
 func (r *Runner) readRecord(id string) (*StageRecord, error) {
-	file := filepath.Join(r.Dir(id), stageFile)
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
 	var rec StageRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("%s: %w (delete it to recompute the stage)", file, err)
+	if err := provenance.ReadJSON(filepath.Join(r.Dir(id), stageFile), &rec); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w (delete it to recompute the stage)", err)
 	}
 	return &rec, nil
 }
@@ -164,9 +159,8 @@ func (r *Runner) Reproduce(only []string) error {
 	keys := map[string]string{}
 	var todo []StageStatus
 	for _, s := range status {
-		key := s.Stage.Key(r.Scale, keys)
-		keys[s.ID] = key
-		if want[s.ID] && !(s.State == Done && key == s.Record.Key) {
+		keys[s.ID] = s.Key
+		if want[s.ID] && s.State != Done {
 			todo = append(todo, s)
 		}
 	}
@@ -174,11 +168,11 @@ func (r *Runner) Reproduce(only []string) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	jobs := r.Jobs
-	if jobs < 1 || r.BackendName == "" {
-		jobs = 1
+	workers := r.Jobs
+	if workers < 1 || r.BackendName == "" {
+		workers = 1
 	}
-	if jobs > 1 { // shared read-only by the workers
+	if workers > 1 { // shared read-only by the workers
 		r.logMu = &sync.Mutex{}
 		defer func() { r.logMu = nil }()
 		if _, err := r.Images(); err != nil {
@@ -188,59 +182,17 @@ func (r *Runner) Reproduce(only []string) error {
 			return err
 		}
 	}
-	pending := map[string]bool{}
+	var graph []jobs.Job
 	for _, s := range todo {
-		pending[s.ID] = true
+		graph = append(graph, jobs.Job{ID: s.ID, Deps: s.Deps})
 	}
-	type result struct {
-		id  string
-		err error
-	}
-	results := make(chan result)
-	running, started, finished := map[string]bool{}, 0, 0
-	var firstErr error
-	ready := func(st Stage) bool {
-		for _, d := range st.Deps {
-			if pending[d] {
-				return false
-			}
+	return jobs.Run(graph, workers, func(i, k int) error {
+		r.logf("[%d/%d] %s (%s)\n", k, len(todo), todo[i].ID, todo[i].State)
+		if err := r.runStage(todo[i], keys, workers > 1); err != nil {
+			return fmt.Errorf("stage %s: %w", todo[i].ID, err)
 		}
-		return true
-	}
-	for finished < len(todo) {
-		for firstErr == nil && len(running) < jobs {
-			var next *StageStatus
-			for i := range todo {
-				if pending[todo[i].ID] && !running[todo[i].ID] && ready(todo[i].Stage) {
-					next = &todo[i]
-					break
-				}
-			}
-			if next == nil {
-				break
-			}
-			started++
-			running[next.ID] = true
-			r.logf("[%d/%d] %s (%s)\n", started, len(todo), next.ID, next.State)
-			go func(s StageStatus) {
-				results <- result{s.ID, r.runStage(s, keys, jobs > 1)}
-			}(*next)
-		}
-		if len(running) == 0 {
-			break // an error stopped new stages and the running ones have finished
-		}
-		res := <-results
-		delete(running, res.id)
-		finished++
-		if res.err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("stage %s: %w", res.id, res.err)
-			}
-			continue
-		}
-		delete(pending, res.id)
-	}
-	return firstErr
+		return nil
+	})
 }
 
 // runStage runs one stage (in its own backend when stages run in parallel) and records it.
@@ -258,7 +210,7 @@ func (r *Runner) runStage(s StageStatus, keys map[string]string, parallel bool) 
 		}
 		copied := *r
 		copied.Backend = b
-		copied.Log = &prefixWriter{w: r.Log, prefix: s.ID + ": ", mu: r.logMu}
+		copied.Log = &jobs.PrefixWriter{W: r.Log, Prefix: s.ID + ": ", Mu: r.logMu}
 		copied.logMu = nil // the prefix writer serialises
 		sr = &copied
 	}
@@ -267,7 +219,7 @@ func (r *Runner) runStage(s StageStatus, keys map[string]string, parallel bool) 
 	if err != nil {
 		return err
 	}
-	rec.ID, rec.Model, rec.Key = s.ID, s.Model, keys[s.ID]
+	rec.ID, rec.Model, rec.Key = s.ID, s.label(), keys[s.ID]
 	rec.Inputs = map[string]string{}
 	for _, d := range s.Deps {
 		rec.Inputs[d] = keys[d]
@@ -282,56 +234,14 @@ func (r *Runner) runStage(s StageStatus, keys map[string]string, parallel bool) 
 	return nil
 }
 
-// prefixWriter prefixes every line with the stage it comes from, one whole line at a time (stages running in
-// parallel share the log).
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-	mu     *sync.Mutex
-	buf    []byte
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	if p.w == nil {
-		return len(b), nil
-	}
-	p.buf = append(p.buf, b...)
-	for {
-		i := bytes.IndexByte(p.buf, '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		p.mu.Lock()
-		_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
-		p.mu.Unlock()
-		p.buf = p.buf[i+1:]
-		if err != nil {
-			return len(b), err
-		}
-	}
-}
-
-// lock takes the scale's cache lock (flock, released when the process dies).
+// lock takes the scale's cache lock (data/cache/<scale>/.lock).
 func (r *Runner) lock() (func(), error) {
 	dir := filepath.Join(r.Root, CacheDir(r.Scale))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		r.logf("waiting for another process that runs the %s study (%s)\n", r.Scale.Name, f.Name())
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
-		}
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	file := filepath.Join(dir, ".lock")
+	return jobs.Lock(file, func() { r.logf("waiting for another process that runs the %s study (%s)\n", r.Scale.Name, file) })
 }
 
 func formatResults(res map[string]float64) string {
@@ -353,6 +263,38 @@ func (r *Runner) logf(format string, args ...any) {
 		defer r.logMu.Unlock()
 	}
 	fmt.Fprintf(r.Log, format, args...)
+}
+
+// run executes one stage and returns its record (without ID and key, which Reproduce fills in).
+func (r *Runner) run(st Stage) (*StageRecord, error) {
+	rec := &StageRecord{Provenance: provenance.New(), Results: map[string]float64{}}
+	seed := int64(st.Seed)
+	rec.Provenance.Seed = &seed
+	rec.Provenance.Backend = fmt.Sprint(r.Backend.Name())
+	rec.Provenance.Device = r.Backend.Description()
+	if err := os.MkdirAll(r.Dir(st.ID), 0o755); err != nil {
+		return nil, err
+	}
+	var err error
+	switch st.Kind {
+	case Training:
+		err = r.trainStage(st, rec)
+	case Targets:
+		err = r.targets(st, rec)
+	case Evaluation:
+		err = r.evaluationStage(st, rec)
+	case Robustness:
+		err = r.robustnessStage(st, rec)
+	case Analysis:
+		err = r.analysisStage(st, rec)
+	default:
+		err = fmt.Errorf("stage %s: unknown kind %d", st.ID, st.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rec.Provenance.Finish()
+	return rec, nil
 }
 
 // Images returns the scale's classification data (read once).
@@ -386,270 +328,4 @@ func (r *Runner) Monkey() (*neural.Dataset, []v1sim.Neuron, error) {
 // LoadModel reads the trained model of a stage.
 func (r *Runner) LoadModel(id string) (*train.Model, error) {
 	return train.LoadModel(r.Backend, filepath.Join(r.Dir(id), modelFile))
-}
-
-// TrainConfig is the training configuration of a stage at this scale.
-func (r *Runner) TrainConfig(st Stage) (train.Config, error) {
-	s := r.Scale
-	var cfg train.Config
-	switch st.Model {
-	case Baseline:
-		cfg = train.Defaults(train.Classification, s.Model, s.Epochs, st.Seed)
-	case OracleStage1:
-		cfg = train.Defaults(train.CorruptionConsistency, s.Model, s.Epochs, st.Seed)
-	case Oracle:
-		cfg = train.Defaults(train.Classification, s.Model, s.Epochs, st.Seed)
-		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
-	case Predictor:
-		cfg = train.Defaults(train.NeuralPrediction, s.Model, s.PredictorEpochs, st.Seed)
-	case OracleReadout:
-		cfg = train.Defaults(train.NeuralPrediction, s.Model, s.OracleReadoutEpochs, st.Seed)
-		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
-	case MTLMonkey, MTLOracle, MTLShuffled, MTLRecorded, MTLNoiseFree:
-		cfg = train.Defaults(train.MultiTask, s.Model, s.Epochs, st.Seed)
-		cfg.Ratio = st.Ratio
-	default:
-		return cfg, fmt.Errorf("stage %s: %q is not a trained model", st.ID, st.Model)
-	}
-	if s.Batch > 0 {
-		cfg.Batch = s.Batch
-	}
-	switch {
-	case cfg.Objective == train.NeuralPrediction && s.PredictorLearningRate > 0:
-		cfg.Adam.LearningRate = s.PredictorLearningRate
-	case cfg.Objective != train.NeuralPrediction && s.LearningRate > 0:
-		cfg.SGD.LearningRate = s.LearningRate
-	}
-	return cfg, nil
-}
-
-// run executes one stage and returns its record (without ID and key, which Reproduce fills in).
-func (r *Runner) run(st Stage) (*StageRecord, error) {
-	rec := &StageRecord{Provenance: provenance.New(), Results: map[string]float64{}}
-	seed := int64(st.Seed)
-	rec.Provenance.Seed = &seed
-	rec.Provenance.Backend = fmt.Sprint(r.Backend.Name())
-	rec.Provenance.Device = r.Backend.Description()
-	dir := r.Dir(st.ID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	switch st.Model {
-	case "targets", "analysis", "eval", "robustness":
-		run := map[string]func(Stage, *StageRecord) error{"targets": r.targets, "analysis": r.reconAnalysis,
-			"eval": r.evaluateStage, "robustness": r.robustnessStage}[st.Model]
-		if err := run(st, rec); err != nil {
-			return nil, err
-		}
-		rec.Provenance.Finish()
-		return rec, nil
-	}
-	cfg, err := r.TrainConfig(st)
-	if err != nil {
-		return nil, err
-	}
-	d, err := r.trainData(st)
-	if err != nil {
-		return nil, err
-	}
-	m, metrics, err := train.Train(r.Backend, cfg, d, train.Options{Dir: dir, Progress: r.Log})
-	if err != nil {
-		return nil, err
-	}
-	rec.Results["epochs"] = float64(len(metrics))
-	if err := r.evaluate(m, rec); err != nil {
-		return nil, err
-	}
-	rec.Provenance.Finish()
-	m.Info.Provenance = rec.Provenance
-	if err := m.Save(filepath.Join(dir, modelFile)); err != nil {
-		return nil, err
-	}
-	return rec, nil
-}
-
-// trainData assembles what a stage trains on.
-func (r *Runner) trainData(st Stage) (train.Data, error) {
-	var d train.Data
-	needsImages := st.Model != Predictor && st.Model != OracleReadout
-	if needsImages {
-		p, err := r.Images()
-		if err != nil {
-			return d, err
-		}
-		d.Images = p
-	}
-	switch st.Model {
-	case Predictor, OracleReadout:
-		monkey, _, err := r.Monkey()
-		if err != nil {
-			return d, err
-		}
-		if d, err = train.NeuralData(monkey, 0.1, st.Seed); err != nil {
-			return d, err
-		}
-	case MTLRecorded:
-		monkey, _, err := r.Monkey()
-		if err != nil {
-			return d, err
-		}
-		d.Neural, _ = train.Recorded(monkey, 0, st.Seed)
-	case MTLMonkey, MTLShuffled:
-		t, err := r.loadTargets("targets/monkey")
-		if err != nil {
-			return d, err
-		}
-		if st.Model == MTLShuffled {
-			t = t.Shuffled(st.Seed)
-		}
-		d.Neural = t
-	case MTLOracle:
-		t, err := r.loadTargets("targets/oracle")
-		if err != nil {
-			return d, err
-		}
-		d.Neural = t
-	case MTLNoiseFree:
-		t, err := r.loadTargets("targets/noisefree")
-		if err != nil {
-			return d, err
-		}
-		d.Neural = t
-	}
-	if st.Model == Oracle || st.Model == OracleReadout {
-		stage1, err := r.LoadModel(st.Deps[0])
-		if err != nil {
-			return d, err
-		}
-		if d.Init, err = stage1.Weights(); err != nil {
-			return d, err
-		}
-	}
-	return d, nil
-}
-
-// evaluate records a trained model's clean test accuracy and, for a model with a readout, its FEVe on the
-// recording's held-out test repeats (mean over all neurons, and over neurons with FEV > 0.15 as the paper's
-// reliable neurons). Section 3's evaluation (bootstrap, corruptions) is a later stage.
-func (r *Runner) evaluate(m *train.Model, rec *StageRecord) error {
-	if m.Info.Objective != train.NeuralPrediction {
-		p, err := r.Images()
-		if err != nil {
-			return err
-		}
-		acc, err := m.Accuracy(p.Test, nil)
-		if err != nil {
-			return err
-		}
-		rec.Results["test_acc"] = acc
-		rec.Results["chance"] = 1 / float64(len(p.Test.Classes))
-	}
-	if m.Info.Neurons == 0 {
-		return nil
-	}
-	monkey, _, err := r.Monkey()
-	if err != nil {
-		return err
-	}
-	if m.Info.Neurons != monkey.NumNeurons() {
-		return nil
-	}
-	feve, err := m.FEVe(monkey)
-	if err != nil {
-		return err
-	}
-	var all, reliable []float64
-	k := 0
-	for _, s := range monkey.Sessions {
-		for j := range s.Neurons {
-			all = append(all, feve[k])
-			if s.FEV(j) > neural.FEVThreshold {
-				reliable = append(reliable, feve[k])
-			}
-			k++
-		}
-	}
-	rec.Results["feve"] = mean(all)
-	if len(reliable) > 0 {
-		rec.Results["feve_reliable"] = mean(reliable)
-	}
-	return nil
-}
-
-func mean(v []float64) float64 {
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	if len(v) == 0 {
-		return math.NaN()
-	}
-	return s / float64(len(v))
-}
-
-// targets computes MTL targets on the classification training images: a model's predictions, or the simulator's
-// noise-free responses.
-func (r *Runner) targets(st Stage, rec *StageRecord) error {
-	p, err := r.Images()
-	if err != nil {
-		return err
-	}
-	set := p.Train
-	var values []float32
-	var neurons int
-	switch st.ID {
-	case "targets/noisefree":
-		monkey, pop, err := r.Monkey()
-		if err != nil {
-			return err
-		}
-		var order []int
-		for _, s := range monkey.Sessions {
-			order = append(order, s.Neurons...)
-		}
-		if values, err = v1sim.ExpectedCounts(pop, order, v1sim.DefaultPopulation, r.Scale.V1, set.Pix, set.N); err != nil {
-			return err
-		}
-		neurons = len(order)
-	default:
-		m, err := r.LoadModel(st.Deps[0])
-		if err != nil {
-			return err
-		}
-		if values, err = m.Responses(set.Pix, set.N); err != nil {
-			return err
-		}
-		neurons = m.Info.Neurons
-	}
-	var sum float64
-	for _, v := range values {
-		sum += float64(v)
-	}
-	rec.Results["images"] = float64(set.N)
-	rec.Results["neurons"] = float64(neurons)
-	rec.Results["mean_response"] = sum / float64(len(values))
-	return neural.WriteResponsesNPY(filepath.Join(r.Dir(st.ID), responsesFile), set.N, neurons, values)
-}
-
-// targetSources names what each set of targets is, wherever it appears.
-var targetSources = map[string]string{
-	"targets/monkey":    "responses predicted by the Monkey Predictor (trained on SIMULATED V1)",
-	"targets/oracle":    "responses predicted by a readout on the frozen Oracle block (trained on SIMULATED V1)",
-	"targets/noisefree": "noise-free responses of the SIMULATED V1 population",
-}
-
-func (r *Runner) loadTargets(id string) (*train.Responses, error) {
-	p, err := r.Images()
-	if err != nil {
-		return nil, err
-	}
-	file := filepath.Join(r.Dir(id), responsesFile)
-	values, rows, cols, err := neural.ReadResponsesNPY(file)
-	if err != nil {
-		return nil, err
-	}
-	if rows != p.Train.N {
-		return nil, fmt.Errorf("%s: %d rows for %d training images (recompute the stage)", file, rows, p.Train.N)
-	}
-	return train.OnImages(targetSources[id], p.Train, values, cols)
 }

@@ -1,7 +1,9 @@
-// Package study holds the reproduction as data: the scales at which it runs, and the study itself as stages — the
-// models of Table 1 (Section 2), their evaluation and the robustness analysis (Section 3), and the reconstruction
-// and saliency analysis (Section 4) — each with the stages it needs, run in dependency order over a cache that makes
-// every stage resumable and recomputes exactly what is out of date.
+// Package study holds the reproduction as data: the scales, and the study as stages over a resumable cache.
+//
+// The stages are the models of Table 1 (Section 2), their evaluation and the robustness analysis (Section 3), and
+// the reconstruction and saliency analysis (Section 4), each with the stages it needs, run in dependency order over
+// a cache that makes every stage resumable and recomputes exactly what is out of date. The analyses themselves live
+// in the packages of their sections (train, eval, analysis); study decides what runs and where its outputs go.
 package study
 
 import (

@@ -5,8 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
-	"strings"
 
+	"github.com/robustvision/cotrain/pkg/jobs"
 	"github.com/robustvision/cotrain/pkg/train"
 )
 
@@ -27,14 +27,41 @@ const (
 // ModelNames lists the eight models of the study (Table 1 and the simulator's two) in the order of the paper's tables.
 var ModelNames = []string{Baseline, Predictor, Oracle, MTLOracle, MTLMonkey, MTLShuffled, MTLRecorded, MTLNoiseFree}
 
-// Stage is one step of the study: a training run or the computation of targets, with the stages it needs.
+// Kind is what a stage does.
+type Kind int
+
+// The kinds of stages.
+const (
+	Training   Kind = iota // a model of Table 1 (Section 2)
+	Targets                // MTL targets: a model's predictions for the classification images (Section 2)
+	Evaluation             // a classifier on the clean and corrupted test sets (Section 3)
+	Robustness             // Section 3's analysis of every evaluation
+	Analysis               // Section 4's reconstructions, spectral controls and saliency ratios
+)
+
+// kindNames name the kinds in stage.json (and in the keys, which must not change).
+var kindNames = [...]string{Training: "training", Targets: "targets", Evaluation: "eval", Robustness: "robustness",
+	Analysis: "analysis"}
+
+func (k Kind) String() string { return kindNames[k] }
+
+// Stage is one step of the study, with the stages it needs.
 type Stage struct {
 	ID    string      // its folder under the scale's cache, e.g. "baseline/seed1" or "mtl-monkey/ratio2:1/seed1"
-	Model string      // one of the constants above, or "targets"
+	Kind  Kind        //
+	Model string      // Training: the model (one of the constants above); Evaluation: the evaluated run's model
 	Seed  uint64      // model seed
 	Ratio train.Ratio // multi-task batch ratio
 	Deps  []string    // IDs of the stages whose outputs it reads
 	Sweep bool        // part of the batch-ratio sweep
+}
+
+// label is what stage.json records as the stage's model: the model for a training, the kind otherwise.
+func (st Stage) label() string {
+	if st.Kind == Training {
+		return st.Model
+	}
+	return st.Kind.String()
 }
 
 // stageVersion changes when the code that produces a stage's outputs changes their meaning, so that cached outputs
@@ -48,23 +75,27 @@ func Stages(s Scale) []Stage {
 	first := s.Seeds[0]
 	seedDir := func(model string, seed uint64) string { return fmt.Sprintf("%s/seed%d", model, seed) }
 	// One predictor and one Oracle readout make the targets of every MTL seed, as the paper's single monkey model.
-	add(Stage{ID: seedDir(Predictor, first), Model: Predictor, Seed: first})
-	for _, seed := range s.Seeds {
-		add(Stage{ID: seedDir(Baseline, seed), Model: Baseline, Seed: seed})
-		add(Stage{ID: seedDir(OracleStage1, seed), Model: OracleStage1, Seed: seed})
-		add(Stage{ID: seedDir(Oracle, seed), Model: Oracle, Seed: seed, Deps: []string{seedDir(OracleStage1, seed)}})
+	training := func(model string, seed uint64, ratio train.Ratio, deps ...string) Stage {
+		return Stage{ID: seedDir(model, seed), Kind: Training, Model: model, Seed: seed, Ratio: ratio, Deps: deps}
 	}
-	add(Stage{ID: seedDir(OracleReadout, first), Model: OracleReadout, Seed: first, Deps: []string{seedDir(OracleStage1, first)}})
-	add(Stage{ID: "targets/monkey", Model: "targets", Deps: []string{seedDir(Predictor, first)}})
-	add(Stage{ID: "targets/oracle", Model: "targets", Deps: []string{seedDir(OracleReadout, first)}})
-	add(Stage{ID: "targets/noisefree", Model: "targets"})
+	none := train.Ratio{}
+	add(training(Predictor, first, none))
+	for _, seed := range s.Seeds {
+		add(training(Baseline, seed, none))
+		add(training(OracleStage1, seed, none))
+		add(training(Oracle, seed, none, seedDir(OracleStage1, seed)))
+	}
+	add(training(OracleReadout, first, none, seedDir(OracleStage1, first)))
+	add(Stage{ID: "targets/monkey", Kind: Targets, Deps: []string{seedDir(Predictor, first)}})
+	add(Stage{ID: "targets/oracle", Kind: Targets, Deps: []string{seedDir(OracleReadout, first)}})
+	add(Stage{ID: "targets/noisefree", Kind: Targets})
 	one := train.Ratio{Neural: 1, Classification: 1}
 	for _, seed := range s.Seeds {
-		add(Stage{ID: seedDir(MTLMonkey, seed), Model: MTLMonkey, Seed: seed, Ratio: one, Deps: []string{"targets/monkey"}})
-		add(Stage{ID: seedDir(MTLOracle, seed), Model: MTLOracle, Seed: seed, Ratio: one, Deps: []string{"targets/oracle"}})
-		add(Stage{ID: seedDir(MTLShuffled, seed), Model: MTLShuffled, Seed: seed, Ratio: one, Deps: []string{"targets/monkey"}})
-		add(Stage{ID: seedDir(MTLRecorded, seed), Model: MTLRecorded, Seed: seed, Ratio: one})
-		add(Stage{ID: seedDir(MTLNoiseFree, seed), Model: MTLNoiseFree, Seed: seed, Ratio: one, Deps: []string{"targets/noisefree"}})
+		add(training(MTLMonkey, seed, one, "targets/monkey"))
+		add(training(MTLOracle, seed, one, "targets/oracle"))
+		add(training(MTLShuffled, seed, one, "targets/monkey"))
+		add(training(MTLRecorded, seed, one))
+		add(training(MTLNoiseFree, seed, one, "targets/noisefree"))
 	}
 	for _, model := range []string{MTLMonkey, MTLShuffled} {
 		for _, r := range s.SweepRatios {
@@ -72,8 +103,8 @@ func Stages(s Scale) []Stage {
 				continue // the 1:1 runs above are the sweep's 1:1 point
 			}
 			for _, seed := range s.SweepSeeds {
-				add(Stage{ID: fmt.Sprintf("%s/ratio%s/seed%d", model, r, seed), Model: model, Seed: seed, Ratio: r,
-					Deps: []string{"targets/monkey"}, Sweep: true})
+				add(Stage{ID: fmt.Sprintf("%s/ratio%s/seed%d", model, r, seed), Kind: Training, Model: model, Seed: seed,
+					Ratio: r, Deps: []string{"targets/monkey"}, Sweep: true})
 			}
 		}
 	}
@@ -81,18 +112,19 @@ func Stages(s Scale) []Stage {
 	for _, m := range ReconModels {
 		reconDeps = append(reconDeps, seedDir(m, first))
 	}
-	add(Stage{ID: "analysis/recon", Model: "analysis", Deps: reconDeps})
+	add(Stage{ID: "analysis/recon", Kind: Analysis, Deps: reconDeps})
 	// Section 3: every classifier evaluated on the clean and the corrupted test set, then the robustness analysis.
 	var evals []string
 	for _, st := range append([]Stage(nil), out...) {
 		switch st.Model {
 		case Baseline, Oracle, MTLMonkey, MTLOracle, MTLShuffled, MTLRecorded, MTLNoiseFree:
 			id := "eval/" + st.ID
-			add(Stage{ID: id, Model: "eval", Seed: st.Seed, Ratio: st.Ratio, Deps: []string{st.ID}, Sweep: st.Sweep})
+			add(Stage{ID: id, Kind: Evaluation, Model: st.Model, Seed: st.Seed, Ratio: st.Ratio, Deps: []string{st.ID},
+				Sweep: st.Sweep})
 			evals = append(evals, id)
 		}
 	}
-	add(Stage{ID: "analysis/robustness", Model: "robustness", Deps: evals})
+	add(Stage{ID: "analysis/robustness", Kind: Robustness, Deps: evals})
 	return out
 }
 
@@ -101,21 +133,34 @@ func Stages(s Scale) []Stage {
 func (st Stage) Key(s Scale, deps map[string]string) string {
 	h := sha256.New()
 	// The settings this stage's outputs depend on, and no others: adding seeds or changing the analysis does not
-	// make the trainings stale.
-	fmt.Fprintf(h, "v%s|%s|%+v|%+v|%+v|%+v|%d|%v|%v\n", stageVersion, st.ID, st, s.Model, s.Data, s.V1, s.Batch,
+	// make the trainings stale. The stage's own text keeps the layout it has always had (legacyStage), so that
+	// caches stay valid when the Go type changes.
+	type legacyStage struct {
+		ID    string
+		Model string
+		Seed  uint64
+		Ratio train.Ratio
+		Deps  []string
+		Sweep bool
+	}
+	ratio := st.Ratio
+	if st.Kind != Training && st.Kind != Evaluation {
+		ratio = train.Ratio{}
+	}
+	text := legacyStage{ID: st.ID, Model: st.label(), Seed: st.Seed, Ratio: ratio, Deps: st.Deps, Sweep: st.Sweep}
+	fmt.Fprintf(h, "v%s|%s|%+v|%+v|%+v|%+v|%d|%v|%v\n", stageVersion, st.ID, text, s.Model, s.Data, s.V1, s.Batch,
 		s.LearningRate, s.PredictorLearningRate)
-	switch st.Model {
-	case Predictor:
+	switch {
+	case st.Kind == Training && st.Model == Predictor:
 		fmt.Fprintf(h, "epochs %d\n", s.PredictorEpochs)
-	case OracleReadout:
+	case st.Kind == Training && st.Model == OracleReadout:
 		fmt.Fprintf(h, "epochs %d\n", s.OracleReadoutEpochs)
-	case "analysis":
-		fmt.Fprintf(h, "recon v2 %d %d %v %q\n", s.ReconSteps, s.ReconImages, s.ReconNorms, s.SaliencyMaps+fmt.Sprint(s.SaliencyLogDensity))
-	case "eval", "robustness":
-		fmt.Fprintf(h, "eval %d %s\n", s.EvalPerClass, s.CorruptionPreset)
-	case "targets":
-	default:
+	case st.Kind == Training:
 		fmt.Fprintf(h, "epochs %d\n", s.Epochs)
+	case st.Kind == Analysis:
+		fmt.Fprintf(h, "recon v2 %d %d %v %q\n", s.ReconSteps, s.ReconImages, s.ReconNorms, s.SaliencyMaps+fmt.Sprint(s.SaliencyLogDensity))
+	case st.Kind == Evaluation || st.Kind == Robustness:
+		fmt.Fprintf(h, "eval %d %s\n", s.EvalPerClass, s.CorruptionPreset)
 	}
 	keys := append([]string(nil), st.Deps...)
 	sort.Strings(keys)
@@ -128,54 +173,17 @@ func (st Stage) Key(s Scale, deps map[string]string) string {
 // Select returns the stages whose IDs start with one of the prefixes (all if none), together with every stage they
 // depend on, in dependency order; an unknown prefix is an error listing what exists.
 func Select(stages []Stage, prefixes []string) ([]Stage, error) {
-	if len(prefixes) == 0 {
-		return stages, nil
+	graph := make([]jobs.Job, len(stages))
+	for i, st := range stages {
+		graph[i] = jobs.Job{ID: st.ID, Deps: st.Deps}
 	}
-	byID := map[string]Stage{}
-	for _, st := range stages {
-		byID[st.ID] = st
+	picked, err := jobs.Select(graph, prefixes)
+	if err != nil {
+		return nil, fmt.Errorf("stage selection: %w (a prefix such as mtl-monkey/seed1 selects one run)", err)
 	}
-	want := map[string]bool{}
-	var mark func(id string)
-	mark = func(id string) {
-		if want[id] {
-			return
-		}
-		want[id] = true
-		for _, d := range byID[id].Deps {
-			mark(d)
-		}
-	}
-	for _, p := range prefixes {
-		found := false
-		for _, st := range stages {
-			if strings.HasPrefix(st.ID, p) {
-				mark(st.ID)
-				found = true
-			}
-		}
-		if !found {
-			return nil, fmt.Errorf("no stage matches %q: stages are named like %s", p, exampleIDs(stages))
-		}
-	}
-	var out []Stage
-	for _, st := range stages {
-		if want[st.ID] {
-			out = append(out, st)
-		}
+	out := make([]Stage, len(picked))
+	for i, k := range picked {
+		out[i] = stages[k]
 	}
 	return out, nil
-}
-
-func exampleIDs(stages []Stage) string {
-	seen := map[string]bool{}
-	var ex []string
-	for _, st := range stages {
-		top := strings.SplitN(st.ID, "/", 2)[0]
-		if !seen[top] {
-			seen[top] = true
-			ex = append(ex, top)
-		}
-	}
-	return strings.Join(ex, ", ") + " (a prefix such as mtl-monkey/seed1 selects one run)"
 }

@@ -5,15 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/robustvision/cotrain/pkg/backend"
-	"github.com/robustvision/cotrain/pkg/neural"
-	"github.com/robustvision/cotrain/pkg/saliency"
 	"github.com/robustvision/cotrain/pkg/train"
 )
 
@@ -45,6 +42,23 @@ func TestSmokeStudy(t *testing.T) {
 		}
 		records[s.ID] = s.Record
 	}
+	checkLearned(t, r, records)
+	checkOracleFrozen(t, r)
+	checkAnalyses(t, r)
+	// A second run finds everything done.
+	before, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), stageFile))
+	if err := r.Reproduce(nil); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), stageFile))
+	if !before.ModTime().Equal(after.ModTime()) {
+		t.Error("a second reproduce re-ran a finished stage")
+	}
+}
+
+// checkLearned: each classifier beats chance (one-sided binomial test at 1 %), the predictor's FEVe is positive.
+func checkLearned(t *testing.T, r *Runner, records map[string]*StageRecord) {
+	t.Helper()
 	p, err := r.Images()
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +83,11 @@ func TestSmokeStudy(t *testing.T) {
 			t.Errorf("%s: test accuracy %.3f does not beat chance (%.2f; 1%% threshold %.3f over %d images)", model, acc, chance, threshold, p.Test.N)
 		}
 	}
-	// The Oracle's shared block is stage 1's, unchanged.
+}
+
+// checkOracleFrozen: the Oracle's shared block is stage 1's, unchanged.
+func checkOracleFrozen(t *testing.T, r *Runner) {
+	t.Helper()
 	stage1, err := r.LoadModel("oracle-stage1/seed1")
 	if err != nil {
 		t.Fatal(err)
@@ -92,8 +110,12 @@ func TestSmokeStudy(t *testing.T) {
 	if frozen == 0 {
 		t.Error("the Oracle has no shared block")
 	}
-	// Section 3 and 4 results: a robustness score for every model, a regression for each sweep condition, and
-	// reconstructions that respect their norm constraints.
+}
+
+// checkAnalyses: Section 3 and 4 results hold a robustness score for every model, a regression for each sweep
+// condition, and reconstructions that respect their norm constraints.
+func checkAnalyses(t *testing.T, r *Runner) {
+	t.Helper()
 	res, err := r.LoadRobustness()
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +133,7 @@ func TestSmokeStudy(t *testing.T) {
 			t.Errorf("%s: regression %v over %d runs (%s)", cond, res.Regression[cond], len(res.Sweep[cond]), res.RegressionNote[cond])
 		}
 	}
-	a, err := r.LoadReconAnalysis()
+	a, err := r.LoadAnalysis()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,14 +150,25 @@ func TestSmokeStudy(t *testing.T) {
 			}
 		}
 	}
-	// A second run finds everything done.
-	before, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), stageFile))
-	if err := r.Reproduce(nil); err != nil {
+	// The notebook's live reconstruction: every model of the analysis, within the constraint.
+	e, err := r.Explorer(0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	after, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), stageFile))
-	if !before.ModTime().Equal(after.ModTime()) {
-		t.Error("a second reproduce re-ran a finished stage")
+	v, err := e.At(7, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Images) != len(ReconModels) || len(v.Spectral) != len(e.Target) {
+		t.Errorf("explorer: %d reconstructions, spectral control of %d pixels", len(v.Images), len(v.Spectral))
+	}
+	for i, n := range v.Achieved {
+		if n > 7*(1+1e-4) || !(v.Loss[i] >= 0) {
+			t.Errorf("explorer, %s: norm %v above 7, loss %v", e.Models[i], n, v.Loss[i])
+		}
+	}
+	if _, err := r.Explorer(len(a.Photos)); err == nil {
+		t.Error("explorer of an image beyond the analysis's accepted")
 	}
 }
 
@@ -188,39 +221,5 @@ func TestStagesKeysAndSelect(t *testing.T) {
 	}
 	if _, err := Select(Stages(Smoke), []string{"nonsense"}); err == nil {
 		t.Error("an unknown stage was accepted")
-	}
-}
-
-// A folder of saliency maps replaces the stand-in model; a missing map is an error that names the folder.
-func TestUserSaliencyMaps(t *testing.T) {
-	dir := t.TempDir()
-	vals := make([]float32, 16*16)
-	for i := range vals {
-		vals[i] = float32(i % 16)
-	}
-	if err := neural.WriteResponsesNPY(filepath.Join(dir, "photo1.npy"), 16, 16, vals); err != nil {
-		t.Fatal(err)
-	}
-	s := Smoke
-	s.SaliencyMaps = dir
-	r := &Runner{Root: root, Scale: s}
-	patch := make([]uint8, 32*32)
-	m, err := r.saliencyMap("photo1", patch, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(m.Source, dir) || m.Density[31] <= m.Density[0] {
-		t.Errorf("user map: source %q, density left %v right %v", m.Source, m.Density[0], m.Density[31])
-	}
-	if _, err := r.saliencyMap("photo2", patch, 32); err == nil || !strings.Contains(err.Error(), dir) {
-		t.Errorf("missing map: %v", err)
-	}
-	s.SaliencyMaps = ""
-	m, err = (&Runner{Root: root, Scale: s}).saliencyMap("photo1", patch, 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Source != saliency.StandIn {
-		t.Errorf("default source %q", m.Source)
 	}
 }

@@ -35,7 +35,7 @@ type Model struct {
 	Info    ModelInfo
 	backend backends.Backend
 	ctx     *context.Context
-	execs   map[string]*context.Exec
+	execs   *execCache
 }
 
 // evalBatch is the batch size of evaluation passes.
@@ -64,21 +64,38 @@ func LoadModel(b backends.Backend, file string) (*Model, error) {
 	if err := s.Restore(ctx, nil); err != nil {
 		return nil, fmt.Errorf("model %s: %w", file, err)
 	}
-	return &Model{Info: info, backend: b, ctx: ctx, execs: map[string]*context.Exec{}}, nil
+	return &Model{Info: info, backend: b, ctx: ctx, execs: newExecCache(b, ctx)}, nil
 }
 
 // Weights returns a copy of the model's variables (to initialise another run from, e.g. the Oracle's second stage).
 func (m *Model) Weights() (Snapshot, error) { return Take(m.ctx, nil) }
 
 func (m *Model) exec(name string, fn func(ctx *context.Context, x *Node) *Node) (*context.Exec, error) {
-	if e, ok := m.execs[name]; ok {
+	return getExec(m.execs, name, fn)
+}
+
+// execCache compiles each named graph of one context once (GoMLX's Exec then caches per input shape): the trainer
+// fills it, and the model it returns keeps using it.
+type execCache struct {
+	b     backends.Backend
+	ctx   *context.Context
+	execs map[string]*context.Exec
+}
+
+func newExecCache(b backends.Backend, ctx *context.Context) *execCache {
+	return &execCache{b: b, ctx: ctx, execs: map[string]*context.Exec{}}
+}
+
+// getExec returns the Exec of graph name, built from fn the first time.
+func getExec[F context.ExecGraphFn](c *execCache, name string, fn F) (*context.Exec, error) {
+	if e, ok := c.execs[name]; ok {
 		return e, nil
 	}
-	e, err := context.NewExec(m.backend, m.ctx, fn)
+	e, err := context.NewExec(c.b, c.ctx, fn)
 	if err != nil {
 		return nil, err
 	}
-	m.execs[name] = e
+	c.execs[name] = e
 	return e, nil
 }
 
@@ -236,6 +253,40 @@ func (m *Model) FEVe(d *neural.Dataset) ([]float64, error) {
 	return out, nil
 }
 
+// Scores are a trained model's held-out results, by name: "test_acc" and "chance" on test, for a model that
+// classifies (test may be nil otherwise), and, for a model whose readout covers monkey's neurons, "feve" (the mean
+// over all neurons) and "feve_reliable" (over neurons with FEV > 0.15, the paper's measure; absent if there are
+// none). monkey may be nil.
+func (m *Model) Scores(test *data.Set, monkey *neural.Dataset) (map[string]float64, error) {
+	scores := map[string]float64{}
+	if m.Info.Objective != NeuralPrediction {
+		if test == nil {
+			return nil, fmt.Errorf("scores of a classifier: no test set")
+		}
+		acc, err := m.Accuracy(test, nil)
+		if err != nil {
+			return nil, err
+		}
+		scores["test_acc"], scores["chance"] = acc, 1/float64(len(test.Classes))
+	}
+	if m.Info.Neurons == 0 || monkey == nil || m.Info.Neurons != monkey.NumNeurons() {
+		return scores, nil
+	}
+	feve, err := m.FEVe(monkey)
+	if err != nil {
+		return nil, err
+	}
+	all, reliable, err := monkey.MeanFEVe(feve)
+	if err != nil {
+		return nil, err
+	}
+	scores["feve"] = all
+	if !math.IsNaN(reliable) {
+		scores["feve_reliable"] = reliable
+	}
+	return scores, nil
+}
+
 // writeMetricsCSV writes the per-epoch metrics atomically.
 func writeMetricsCSV(file string, ms []EpochMetrics) error {
 	var b strings.Builder
@@ -302,7 +353,7 @@ func NewModel(b backends.Backend, info ModelInfo, seed uint64) (*Model, error) {
 	if err := ctx.SetRNGStateFromSeed(int64(seed)); err != nil {
 		return nil, err
 	}
-	m := &Model{Info: info, backend: b, ctx: ctx, execs: map[string]*context.Exec{}}
+	m := &Model{Info: info, backend: b, ctx: ctx, execs: newExecCache(b, ctx)}
 	size := info.Model.InputSize
 	if _, err := m.Logits(make([]uint8, size*size), 1); err != nil {
 		return nil, err

@@ -1,10 +1,9 @@
-// Package train trains the models of the paper's Section 2 (Table 1; SPEC §2): one trainer for the four objectives
-// (classification, multi-task with uncertainty weighting and batch ratios, the Oracle's corruption training with a
-// consistency loss, and the single-task V1 predictor), with per-epoch checkpoints from which an interrupted run
-// resumes exactly, a progress bar and a metrics file. It writes, once, what GoMLX v0.26 lacks: SGD with momentum and
-// weight decay as PyTorch defines it, the authors' reduce-on-plateau schedule with best-weight restore, the
-// neural:classification batch-ratio schedule with integer periods, and the learned uncertainty weighting of the two
-// losses (Kendall et al. 2018).
+// Package train trains the models of Table 1: one trainer for the four objectives, with checkpoints, resume and
+// metrics.
+//
+// The objectives are classification, multi-task with uncertainty weighting and batch ratios, the Oracle's corruption
+// training with a consistency loss, and the single-task V1 predictor; per-epoch checkpoints let an interrupted run
+// resume exactly.
 package train
 
 import (

@@ -203,7 +203,7 @@ type trainer struct {
 	info   ModelInfo
 	cyc    *cycler
 	bias   []float32
-	execs  map[string]*context.Exec
+	execs  *execCache
 	state  trainState
 	best   Snapshot
 	frozen func(string) bool
@@ -216,8 +216,8 @@ func Train(b backends.Backend, cfg Config, d Data, opt Options) (*Model, []Epoch
 	if err := cfg.Validate(d); err != nil {
 		return nil, nil, fmt.Errorf("train %s: %w", cfg.Objective, err)
 	}
-	t := &trainer{b: b, cfg: cfg, d: d, opt: opt, ctx: context.New().Checked(false), execs: map[string]*context.Exec{},
-		frozen: InScope(cfg.Frozen...)}
+	ctx := context.New().Checked(false)
+	t := &trainer{b: b, cfg: cfg, d: d, opt: opt, ctx: ctx, execs: newExecCache(b, ctx), frozen: InScope(cfg.Frozen...)}
 	t.info = ModelInfo{Model: cfg.Model, Objective: cfg.Objective}
 	t.info.Stats = d.NeuralStats
 	if cfg.Objective != NeuralPrediction {
@@ -249,7 +249,7 @@ func Train(b backends.Backend, cfg Config, d Data, opt Options) (*Model, []Epoch
 	if err := t.best.Restore(t.ctx, nil); err != nil {
 		return nil, nil, err
 	}
-	m := &Model{Info: t.info, backend: b, ctx: t.ctx, execs: map[string]*context.Exec{}}
+	m := &Model{Info: t.info, backend: b, ctx: t.ctx, execs: newExecCache(b, t.ctx)}
 	if opt.Dir != "" {
 		if err := m.Save(filepath.Join(opt.Dir, "model.ckpt")); err != nil {
 			return nil, nil, err
@@ -416,15 +416,7 @@ func (t *trainer) buildAll() error {
 }
 
 func (t *trainer) exec(name string, fn func(ctx *context.Context, in []*Node) []*Node) (*context.Exec, error) {
-	if e, ok := t.execs[name]; ok {
-		return e, nil
-	}
-	e, err := context.NewExec(t.b, t.ctx, fn)
-	if err != nil {
-		return nil, err
-	}
-	t.execs[name] = e
-	return e, nil
+	return getExec(t.execs, name, fn)
 }
 
 // training marks the graph as training, and the frozen scopes as evaluation.
@@ -531,7 +523,7 @@ func (t *trainer) neuralStep(ctx *context.Context, in []*Node) []*Node {
 	g := x.Graph()
 	t.training(ctx, g)
 	pred := models.Responses(ctx, t.cfg.Model, x, t.info.Neurons, t.bias)
-	poisson := ReduceAllSum(Mul(Sub(pred, Mul(y, Log(AddScalar(pred, 1e-12)))), mask))
+	poisson := ReduceAllSum(Mul(models.PoissonLoss(pred, y), mask))
 	loss := Mul(poisson, scale)
 	features := ctx.In(models.ScopeReadout).InspectVariableInScope("features").ValueGraph(g) // [C, N]
 	loss = Add(loss, MulScalar(ReduceAllSum(Mul(Abs(features), mask)), t.cfg.Adam.GammaReadout))
@@ -552,6 +544,15 @@ func (t *trainer) neuralStep(ctx *context.Context, in []*Node) []*Node {
 	}
 	optimizers.Adam().LearningRate(t.cfg.Adam.LearningRate).Done().UpdateGraph(ctx, g, loss)
 	return []*Node{loss, poisson}
+}
+
+// stepResult is what one training step reports (means over its batch).
+type stepResult struct {
+	loss, ce, correct float64 // the optimised objective, the cross-entropy, correct images of the batch
+	consistency       float64 // oracle: conv3_1 MSE between the two corrupted views
+	mse               float64 // multitask: mean MSE over the step's neural batches
+	neuralBatches     int     // multitask: neural batches in the step
+	images            int     // images through the network (both tasks and both views counted)
 }
 
 // epoch runs one epoch of training steps.
@@ -583,81 +584,81 @@ func (t *trainer) epoch(epoch int, bar *progress) (EpochMetrics, error) {
 	}
 	steps := loader.NumBatches()
 	bar.startEpoch(epoch, t.cfg.MaxEpochs, steps)
-	var seen, right float64
-	var sums [4]float64
-	neuralBatches := 0
+	var sum stepResult
+	var seen float64
 	for batch := range batches {
-		labels := tensors.FromValue(batch.Labels)
-		x := tensors.FromFlatDataAndDimensions(batch.Images, batch.B, batch.H, batch.W, 1)
-		var out []*tensors.Tensor
-		switch t.cfg.Objective {
-		case Classification:
-			e, err := t.exec("classification", t.classStep)
-			if err != nil {
-				return m, err
-			}
-			out, err = e.Exec(x, labels)
-			if err != nil {
-				return m, err
-			}
-		case CorruptionConsistency:
-			bb := <-batchesB
-			e, err := t.exec("oracle", t.oracleStep)
-			if err != nil {
-				return m, err
-			}
-			out, err = e.Exec(x, tensors.FromFlatDataAndDimensions(bb.Images, bb.B, bb.H, bb.W, 1), labels)
-			if err != nil {
-				return m, err
-			}
-			m.Images += batch.B
-		case MultiTask:
-			r := t.cfg.Ratio.NeuralBatchesBefore(batch.Index)
-			if r == 0 {
-				e, err := t.exec("classification", t.classStep)
-				if err != nil {
-					return m, err
-				}
-				if out, err = e.Exec(x, labels); err != nil {
-					return m, err
-				}
-				break
-			}
-			nx, ny, mask := t.neuralBatches(r)
-			e, err := t.exec("multitask", t.multiTaskStep)
-			if err != nil {
-				return m, err
-			}
-			if out, err = e.Exec(x, labels, nx, ny, mask); err != nil {
-				return m, err
-			}
-			m.Images += r * t.cfg.Batch
-			sums[3] += float64(r) * scalarOf(out[3])
-			neuralBatches += r
+		var b2 data.Batch
+		if batchesB != nil {
+			b2 = <-batchesB
 		}
-		m.Images += batch.B
-		sums[0] += scalarOf(out[0])
-		sums[1] += scalarOf(out[1])
-		right += scalarOf(out[2])
+		r, err := t.step(batch, b2)
+		if err != nil {
+			return m, err
+		}
+		sum.loss, sum.ce, sum.correct = sum.loss+r.loss, sum.ce+r.ce, sum.correct+r.correct
+		sum.consistency += r.consistency
+		sum.mse += float64(r.neuralBatches) * r.mse
+		sum.neuralBatches += r.neuralBatches
+		m.Images += r.images
 		seen += float64(batch.B)
-		if t.cfg.Objective == CorruptionConsistency {
-			sums[2] += scalarOf(out[3])
-		}
-		bar.step(batch.Index+1, fmt.Sprintf("loss %.3f acc %.1f%% lr %.2g", sums[0]/float64(batch.Index+1), 100*right/seen, t.state.Plateau.LR))
+		bar.step(batch.Index+1, fmt.Sprintf("loss %.3f acc %.1f%% lr %.2g", sum.loss/float64(batch.Index+1),
+			100*sum.correct/seen, t.state.Plateau.LR))
 		if t.opt.Interrupt != nil && t.opt.Interrupt(epoch, batch.Index+1) {
 			return m, ErrInterrupted
 		}
 	}
 	n := float64(steps)
-	m.Loss, m.CE, m.TrainAcc, m.Consistency = sums[0]/n, sums[1]/n, right/seen, sums[2]/n
-	if neuralBatches > 0 {
-		m.Neural = sums[3] / float64(neuralBatches)
+	m.Loss, m.CE, m.TrainAcc, m.Consistency = sum.loss/n, sum.ce/n, sum.correct/seen, sum.consistency/n
+	if sum.neuralBatches > 0 {
+		m.Neural = sum.mse / float64(sum.neuralBatches)
 	}
 	if t.cfg.Objective == MultiTask {
 		m.LogVarC, m.LogVarN = t.scalar("/uncertainty", "log_var_classification"), t.scalar("/uncertainty", "log_var_neural")
 	}
 	m.ImagesPerS = float64(m.Images) / time.Since(start).Seconds()
 	return m, nil
+}
+
+// step runs the training step of one batch (b2: the Oracle's second view).
+func (t *trainer) step(batch, b2 data.Batch) (stepResult, error) {
+	labels := tensors.FromValue(batch.Labels)
+	x := tensors.FromFlatDataAndDimensions(batch.Images, batch.B, batch.H, batch.W, 1)
+	r := stepResult{images: batch.B}
+	run := func(name string, fn func(ctx *context.Context, in []*Node) []*Node, args ...any) ([]*tensors.Tensor, error) {
+		e, err := t.exec(name, fn)
+		if err != nil {
+			return nil, err
+		}
+		out, err := e.Exec(args...)
+		if err == nil {
+			r.loss, r.ce, r.correct = scalarOf(out[0]), scalarOf(out[1]), scalarOf(out[2])
+		}
+		return out, err
+	}
+	switch t.cfg.Objective {
+	case CorruptionConsistency:
+		out, err := run("oracle", t.oracleStep, x, tensors.FromFlatDataAndDimensions(b2.Images, b2.B, b2.H, b2.W, 1), labels)
+		if err != nil {
+			return r, err
+		}
+		r.consistency, r.images = scalarOf(out[3]), 2*batch.B
+	case MultiTask:
+		k := t.cfg.Ratio.NeuralBatchesBefore(batch.Index)
+		if k == 0 {
+			_, err := run("classification", t.classStep, x, labels)
+			return r, err
+		}
+		nx, ny, mask := t.neuralBatches(k)
+		out, err := run("multitask", t.multiTaskStep, x, labels, nx, ny, mask)
+		if err != nil {
+			return r, err
+		}
+		r.mse, r.neuralBatches, r.images = scalarOf(out[3]), k, batch.B+k*t.cfg.Batch
+	default:
+		_, err := run("classification", t.classStep, x, labels)
+		return r, err
+	}
+	return r, nil
 }
 
 func (t *trainer) scalar(scope, name string) float64 {

@@ -1,4 +1,4 @@
-package study
+package bench
 
 import (
 	"fmt"
@@ -7,10 +7,10 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 
-	"github.com/robustvision/cotrain/pkg/bench"
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/eval"
+	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/train"
 )
 
@@ -31,7 +31,7 @@ var Trainers = []string{"classification", "oracle", "oracle-frozen", "multitask"
 // the scale's classification images (made-up neural targets: only speed is measured) and reports its training
 // throughput from the epoch's metrics (the first step, which compiles the graph, included), or evaluation
 // throughput. Run each in its own process for a clean peak-memory figure (cotrain bench -trainers).
-func BenchTrainer(b backends.Backend, r *Runner, trainer string, batches int) (TrainerBench, error) {
+func BenchTrainer(b backends.Backend, r *study.Runner, trainer string, batches int) (TrainerBench, error) {
 	s := r.Scale
 	res := TrainerBench{Scale: s.Name, Trainer: trainer}
 	p, err := r.Images()
@@ -75,7 +75,7 @@ func BenchTrainer(b backends.Backend, r *Runner, trainer string, batches int) (T
 			names := corrupt.Names()
 			pix = nil
 			for i := range set.N {
-				out, err := eval.CorruptImage(set.Image(i), set.H, set.W, i, names[i%len(names)], 1+i%5, EvalSeed, s.CorruptionPreset)
+				out, err := eval.CorruptImage(set.Image(i), set.H, set.W, i, names[i%len(names)], 1+i%5, eval.Seed, s.CorruptionPreset)
 				if err != nil {
 					return res, err
 				}
@@ -87,7 +87,7 @@ func BenchTrainer(b backends.Backend, r *Runner, trainer string, batches int) (T
 		}
 		res.Steps, res.Seconds = (set.N+127)/128, time.Since(start).Seconds()
 		res.ImagesPerSec = float64(set.N) / res.Seconds
-		res.PeakRSSMiB = bench.PeakRSSMiB()
+		res.PeakRSSMiB = PeakRSSMiB()
 		return res, nil
 	}
 	var cfg train.Config
@@ -122,6 +122,6 @@ func BenchTrainer(b backends.Backend, r *Runner, trainer string, batches int) (T
 	}
 	m := metrics[0]
 	res.Steps, res.Seconds, res.ImagesPerSec = batches, time.Since(start).Seconds(), m.ImagesPerS
-	res.PeakRSSMiB = bench.PeakRSSMiB()
+	res.PeakRSSMiB = PeakRSSMiB()
 	return res, nil
 }

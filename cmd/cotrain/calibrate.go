@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/calibrate"
+	"github.com/robustvision/cotrain/pkg/provenance"
+	"github.com/robustvision/cotrain/pkg/study"
+)
+
+func runCalibrate(args []string, stdout io.Writer) error {
+	fs := newFlagSet("calibrate", `Calibrate a scale's recipe by measurement: train one model of the study (the Baseline or the Monkey
+Predictor) under variants of the scale — learning rates × seeds, and optionally another width, number of images,
+epochs or batch size — in a scratch cache, and print each run's validation curve and its held-out result (test
+accuracy; FEVe on the neurons with FEV > 0.15). Nothing in the scale's cache is touched.
+
+Example: cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2,3 -per-class 1000 -epochs 15`, stdout)
+	scaleName := fs.String("scale", study.Mini.Name, "the scale whose recipe is varied")
+	model := fs.String("model", study.Baseline, "the model: "+study.Baseline+" or "+study.Predictor)
+	lrs := fs.String("lr", "", "comma-separated learning rates (SGD for the Baseline, Adam for the predictor; default: the scale's)")
+	seeds := fs.String("seeds", "1", "comma-separated seeds")
+	perClass := fs.Int("per-class", 0, "training images per class (0: the scale's)")
+	testPerClass := fs.Int("test-per-class", 0, "test images per class (0: the scale's)")
+	epochs := fs.Int("epochs", 0, "at most this many epochs (0: the scale's)")
+	batch := fs.Int("batch", 0, "batch size (0: the scale's)")
+	width := fs.Int("width", 0, "width divisor (0: the scale's)")
+	backendFlag := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
+	jsonOut := fs.String("json", "", "also write the results (with every epoch's metrics) to this JSON file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	base, err := study.LookupScale(*scaleName)
+	if err != nil {
+		return usageError{err}
+	}
+	seedList, err := parseUints(*seeds)
+	if err != nil || len(seedList) == 0 {
+		return usageError{fmt.Errorf("-seeds %q: want comma-separated positive integers", *seeds)}
+	}
+	var lrList []float64
+	if *lrs != "" {
+		for _, f := range strings.Split(*lrs, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || v <= 0 {
+				return usageError{fmt.Errorf("-lr %q: want comma-separated positive numbers", *lrs)}
+			}
+			lrList = append(lrList, v)
+		}
+	}
+	for name, v := range map[string]int{"-per-class": *perClass, "-test-per-class": *testPerClass, "-epochs": *epochs,
+		"-batch": *batch, "-width": *width} {
+		if v < 0 {
+			return usageError{fmt.Errorf("%s %d: want a positive number (or 0 for the scale's)", name, v)}
+		}
+	}
+	probes, err := calibrate.Grid{Base: base, Model: *model, LearningRates: lrList, Seeds: seedList,
+		TrainPerClass: *perClass, TestPerClass: *testPerClass, Epochs: *epochs, Batch: *batch, WidthDivisor: *width}.Probes()
+	if err != nil {
+		return usageError{err}
+	}
+	b, err := backend.New(*backendFlag)
+	if err != nil {
+		return err
+	}
+	results, err := calibrate.Run(b, ".", probes, stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\n%-22s %10s %8s %10s %8s %7s %8s\n", "probe", "lr", "epochs", "test acc", "FEVe", "steps", "seconds")
+	for _, r := range results {
+		lr := r.LearningRate()
+		note := ""
+		if r.Collapse {
+			note = "  (at chance: collapsed)"
+		}
+		fmt.Fprintf(stdout, "%-22s %10g %8d %10.4f %8.4f %7d %8.0f%s\n", r.Stage, lr, len(r.Metrics), r.TestAcc, r.FEVe,
+			r.Steps, r.Seconds, note)
+	}
+	if *jsonOut != "" {
+		data, err := json.MarshalIndent(results, "", "  ")
+		if err != nil {
+			return err
+		}
+		return provenance.WriteFileAtomic(*jsonOut, append(data, '\n'))
+	}
+	return nil
+}
+
+func parseUints(s string) ([]uint64, error) {
+	var out []uint64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil || v == 0 {
+			return nil, fmt.Errorf("%q", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

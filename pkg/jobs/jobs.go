@@ -1,0 +1,180 @@
+// Package jobs runs a graph of dependent jobs on a few workers and serialises processes that share a folder.
+//
+// These are the mechanics under the study's stages: pkg/study decides which stages run and what they depend on.
+package jobs
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// Job is one unit of work and the IDs of the jobs it needs. A dependency that is not among the jobs being run is
+// taken as done.
+type Job struct {
+	ID   string
+	Deps []string
+}
+
+// Run runs every job after the jobs it needs, at most workers at once, preferring jobs earlier in the list. run(i, k)
+// runs jobs[i] as the k-th job started (1-based), in its own goroutine when workers > 1. The first error stops new
+// jobs from starting; Run returns it once the running jobs have finished. Jobs waiting on
+// a failed job never start.
+func Run(jobs []Job, workers int, run func(i, k int) error) error {
+	workers = max(workers, 1)
+	pending := map[string]bool{}
+	for _, j := range jobs {
+		pending[j.ID] = true
+	}
+	ready := func(j Job) bool {
+		for _, d := range j.Deps {
+			if pending[d] {
+				return false
+			}
+		}
+		return true
+	}
+	type result struct {
+		i   int
+		err error
+	}
+	results := make(chan result)
+	running := map[int]bool{}
+	started := 0
+	var firstErr error
+	for {
+		for firstErr == nil && len(running) < workers {
+			next := -1
+			for i, j := range jobs {
+				if pending[j.ID] && !running[i] && ready(j) {
+					next = i
+					break
+				}
+			}
+			if next < 0 {
+				break
+			}
+			started++
+			running[next] = true
+			go func(i, k int) { results <- result{i, run(i, k)} }(next, started)
+		}
+		if len(running) == 0 {
+			return firstErr // all done, or an error stopped new jobs and the running ones have finished
+		}
+		res := <-results
+		delete(running, res.i)
+		if res.err != nil {
+			if firstErr == nil {
+				firstErr = res.err
+			}
+			continue
+		}
+		delete(pending, jobs[res.i].ID)
+	}
+}
+
+// Select returns the indices of the jobs whose IDs start with one of the prefixes (all if none), together with every
+// job they need, in the order of jobs; a prefix that matches nothing is an error naming the jobs' top-level names
+// (the part of an ID before its first "/").
+func Select(jobs []Job, prefixes []string) ([]int, error) {
+	byID := map[string]Job{}
+	for _, j := range jobs {
+		byID[j.ID] = j
+	}
+	want := map[string]bool{}
+	var mark func(id string)
+	mark = func(id string) {
+		if !want[id] {
+			want[id] = true
+			for _, d := range byID[id].Deps {
+				mark(d)
+			}
+		}
+	}
+	for _, p := range prefixes {
+		found := false
+		for _, j := range jobs {
+			if strings.HasPrefix(j.ID, p) {
+				mark(j.ID)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no ID starts with %q; IDs begin with %s", p, topNames(jobs))
+		}
+	}
+	var out []int
+	for i, j := range jobs {
+		if len(prefixes) == 0 || want[j.ID] {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// topNames lists the distinct parts of the jobs' IDs before their first "/".
+func topNames(jobs []Job) string {
+	var names []string
+	for _, j := range jobs {
+		if top, _, _ := strings.Cut(j.ID, "/"); !slices.Contains(names, top) {
+			names = append(names, top)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// PrefixWriter prefixes every line written to W with Prefix, one whole line at a time under Mu (jobs running in
+// parallel share a log). A nil W discards.
+type PrefixWriter struct {
+	W      io.Writer
+	Prefix string
+	Mu     *sync.Mutex
+	buf    []byte
+}
+
+func (p *PrefixWriter) Write(b []byte) (int, error) {
+	if p.W == nil {
+		return len(b), nil
+	}
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		p.Mu.Lock()
+		_, err := fmt.Fprintf(p.W, "%s%s\n", p.Prefix, p.buf[:i])
+		p.Mu.Unlock()
+		p.buf = p.buf[i+1:]
+		if err != nil {
+			return len(b), err
+		}
+	}
+}
+
+// Lock takes an exclusive lock on file (flock, created if needed; released when the process dies), calling waiting
+// first if another process holds it. unlock releases it.
+func Lock(file string, waiting func()) (unlock func(), err error) {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if waiting != nil {
+			waiting()
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", file, err)
+		}
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

@@ -1,0 +1,122 @@
+package jobs
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Every job starts after the jobs it needs; no more than workers run at once; outside dependencies count as done.
+func TestRunOrderAndWorkers(t *testing.T) {
+	graph := []Job{{ID: "a", Deps: []string{"outside"}}, {ID: "b"}, {ID: "c", Deps: []string{"a", "b"}}, {ID: "d"},
+		{ID: "e", Deps: []string{"c"}}}
+	for _, workers := range []int{1, 2, 3} {
+		var mu sync.Mutex
+		var finished []string
+		var running, peak atomic.Int32
+		err := Run(graph, workers, func(i, k int) error {
+			n := running.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			mu.Lock()
+			for _, d := range graph[i].Deps {
+				if d != "outside" && !slices.Contains(finished, d) {
+					t.Errorf("%d workers: %s started before %s finished", workers, graph[i].ID, d)
+				}
+			}
+			mu.Unlock()
+			time.Sleep(2 * time.Millisecond)
+			running.Add(-1)
+			mu.Lock()
+			finished = append(finished, graph[i].ID)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil || len(finished) != len(graph) {
+			t.Fatalf("%d workers: %v, finished %v", workers, err, finished)
+		}
+		if int(peak.Load()) > workers {
+			t.Errorf("%d workers: %d ran at once", workers, peak.Load())
+		}
+	}
+}
+
+// The first error is returned; jobs that need the failed one never start, and no new job starts after it.
+func TestRunStopsOnError(t *testing.T) {
+	graph := []Job{{ID: "a"}, {ID: "b", Deps: []string{"a"}}, {ID: "c"}}
+	boom := errors.New("boom")
+	var ran []string
+	err := Run(graph, 1, func(i, k int) error {
+		ran = append(ran, graph[i].ID)
+		if graph[i].ID == "a" {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) || !slices.Equal(ran, []string{"a"}) {
+		t.Errorf("error %v, ran %v", err, ran)
+	}
+}
+
+// Lines from several writers arrive whole and prefixed.
+func TestPrefixWriter(t *testing.T) {
+	var out bytes.Buffer
+	mu := &sync.Mutex{}
+	a, b := &PrefixWriter{W: &out, Prefix: "a: ", Mu: mu}, &PrefixWriter{W: &out, Prefix: "b: ", Mu: mu}
+	a.Write([]byte("one "))
+	b.Write([]byte("two\nthree"))
+	a.Write([]byte("half\n"))
+	if got, want := out.String(), "b: two\na: one half\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// A second holder of the lock waits (and is told so) until the first releases it.
+func TestLock(t *testing.T) {
+	file := filepath.Join(t.TempDir(), ".lock")
+	unlock, err := Lock(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waited, acquired atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		unlock2, err := Lock(file, func() { waited.Store(true) })
+		if err != nil {
+			t.Error(err)
+		}
+		acquired.Store(true)
+		unlock2()
+		close(done)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if acquired.Load() {
+		t.Fatal("the lock was taken twice")
+	}
+	unlock()
+	<-done
+	if !waited.Load() {
+		t.Error("the second holder was not told it waits")
+	}
+}
+
+// Select keeps the matching jobs and what they need, in the given order; an unknown prefix names what exists.
+func TestSelect(t *testing.T) {
+	graph := []Job{{ID: "a/1"}, {ID: "b/1", Deps: []string{"a/1"}}, {ID: "c/1"}, {ID: "c/2", Deps: []string{"b/1"}}}
+	got, err := Select(graph, []string{"c/2"})
+	if err != nil || !slices.Equal(got, []int{0, 1, 3}) {
+		t.Errorf("Select(c/2) = %v, %v", got, err)
+	}
+	if got, _ := Select(graph, nil); len(got) != 4 {
+		t.Errorf("Select() = %v, want all", got)
+	}
+	if _, err := Select(graph, []string{"d"}); err == nil || !strings.Contains(err.Error(), "a, b, c") {
+		t.Errorf("Select(d): %v", err)
+	}
+}

@@ -1,0 +1,122 @@
+package study
+
+import (
+	"fmt"
+
+	"github.com/robustvision/cotrain/pkg/corrupt"
+	"github.com/robustvision/cotrain/pkg/data"
+	"github.com/robustvision/cotrain/pkg/eval"
+)
+
+// The Evaluation and Robustness stages: Section 3 of the paper (pkg/eval), over the cache.
+
+// evalSet is the scale's corrupted-test subset.
+func (r *Runner) evalSet() (*data.Set, error) {
+	p, err := r.Images()
+	if err != nil {
+		return nil, err
+	}
+	if r.Scale.EvalPerClass <= 0 {
+		return p.Test, nil
+	}
+	return data.Stratified(p.Test, r.Scale.EvalPerClass, eval.Seed), nil
+}
+
+// evaluatedRun names the run an Evaluation stage evaluates (the main table's runs have no ratio).
+func (st Stage) evaluatedRun() eval.Run {
+	run := eval.Run{Model: st.Model, Seed: st.Seed}
+	if st.Sweep {
+		run.Ratio = st.Ratio.String()
+	}
+	return run
+}
+
+// evaluationStage evaluates its trained run (st.Deps[0]) and writes clean.json and accuracies.csv.
+func (r *Runner) evaluationStage(st Stage, rec *StageRecord) error {
+	clean, accs, err := r.evaluate3(st)
+	if err != nil {
+		return err
+	}
+	rec.Results["test_acc"] = clean.Accuracy
+	rec.Results["test_acc_bootstrap_sd"] = clean.BootstrapSD
+	rec.Results["corrupted_acc"] = eval.PaperCorruptedAccuracy(accs)
+	return eval.SaveEvaluation(r.Dir(st.ID), clean, accs)
+}
+
+// evaluate3 runs Section 3's evaluation of an Evaluation stage's run from its checkpoint.
+func (r *Runner) evaluate3(st Stage) (*eval.Clean, []eval.Accuracy, error) {
+	m, err := r.LoadModel(st.Deps[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := r.Images()
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := r.evalSet()
+	if err != nil {
+		return nil, nil, err
+	}
+	r.logf("    %d clean test images, %d corrupted (%d corruptions × 5 severities × %d images, %s)\n", p.Test.N,
+		len(corrupt.All())*5*set.N, len(corrupt.All()), set.N, r.Scale.CorruptionPreset)
+	return eval.Evaluate(m, st.evaluatedRun(), p.Test, set, r.Scale.CorruptionPreset)
+}
+
+// EvaluateRun evaluates a trained run (its stage ID, e.g. "mtl-monkey/seed1") from its checkpoint, as its
+// evaluation stage does, without touching the cache: a reviewer's check of one model.
+func (r *Runner) EvaluateRun(run string) (*eval.Clean, []eval.Accuracy, error) {
+	for _, st := range Stages(r.Scale) {
+		if st.Kind == Evaluation && st.Deps[0] == run {
+			return r.evaluate3(st)
+		}
+	}
+	return nil, nil, fmt.Errorf("no evaluated run %q at the %s scale", run, r.Scale.Name)
+}
+
+// robustnessStage gathers every evaluation into robustness.json and accuracies.csv (eval.Analysis).
+func (r *Runner) robustnessStage(st Stage, rec *StageRecord) error {
+	status, err := r.Status()
+	if err != nil {
+		return err
+	}
+	byID := map[string]StageStatus{}
+	for _, s := range status {
+		byID[s.ID] = s
+	}
+	var runs []eval.Evaluated
+	for _, dep := range st.Deps {
+		e, err := eval.LoadEvaluation(r.Dir(dep), byID[dep].evaluatedRun())
+		if err != nil {
+			return err
+		}
+		if trained := byID[byID[dep].Deps[0]]; trained.Record != nil {
+			if v, ok := trained.Record.Results["feve_reliable"]; ok {
+				e.FEVe = v
+			}
+		}
+		runs = append(runs, e)
+	}
+	a := eval.Analysis{Scale: r.Scale.Name, Preset: string(r.Scale.CorruptionPreset), Seeds: len(r.Scale.Seeds),
+		Baseline: Baseline, Sweep: []string{MTLMonkey, MTLShuffled}}
+	res, err := a.Analyze(runs)
+	if err != nil {
+		return err
+	}
+	for model, total := range res.Total {
+		rec.Results["robustness_"+model] = total.Mean
+	}
+	for cond, reg := range res.Regression {
+		rec.Results["b_feve_"+cond] = reg.Coef[2]
+		rec.Results["p_feve_"+cond] = reg.P[2]
+	}
+	return res.Save(r.Dir(st.ID))
+}
+
+// LoadRobustness reads Section 3's results from the cache.
+func (r *Runner) LoadRobustness() (*eval.Robustness, error) {
+	res, err := eval.LoadRobustness(r.Dir("analysis/robustness"))
+	if err != nil {
+		return nil, fmt.Errorf("section 3 results not in the cache (run cotrain reproduce -scale %s): %w", r.Scale.Name, err)
+	}
+	return res, nil
+}

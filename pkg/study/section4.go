@@ -1,0 +1,83 @@
+package study
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/robustvision/cotrain/pkg/analysis"
+	"github.com/robustvision/cotrain/pkg/recon"
+)
+
+// The Analysis stage: Section 4 of the paper (pkg/analysis), over the cache.
+
+// ReconModels are the models whose reconstructions Section 4 compares (the first seed of each).
+var ReconModels = []string{Baseline, Oracle, MTLMonkey, MTLShuffled}
+
+// analysisStage runs Section 4 on the natural photographs (fetched from their Debian package if needed) and the
+// first seed of each of ReconModels.
+func (r *Runner) analysisStage(st Stage, rec *StageRecord) error {
+	s := r.Scale
+	photos, err := Photos(r.Root)
+	if err != nil {
+		return err
+	}
+	images, err := analysis.PrepareImages(photos, s.ReconImages, s.Model.InputSize, s.SaliencyMaps, s.SaliencyLogDensity)
+	if err != nil {
+		return err
+	}
+	models, err := r.reconModels()
+	if err != nil {
+		return err
+	}
+	res, err := analysis.Run(models, images, s.ReconNorms, MTLMonkey, r.logf)
+	if err != nil {
+		return err
+	}
+	for mi, model := range res.Models {
+		for j, n := range res.Norms {
+			rec.Results[fmt.Sprintf("ratio_%s_norm%g", model, n)] = res.MeanRatio(mi, j)
+		}
+	}
+	return res.Save(r.Dir(st.ID))
+}
+
+// LoadAnalysis reads the Section 4 stage's results from the cache.
+func (r *Runner) LoadAnalysis() (*analysis.Result, error) {
+	a, err := analysis.Load(r.Dir("analysis/recon"))
+	if err != nil {
+		return nil, fmt.Errorf("section 4 analysis not in the cache (run cotrain reproduce -scale %s): %w", r.Scale.Name, err)
+	}
+	return a, nil
+}
+
+// Explorer loads the first seed of each of ReconModels and prepares the live reconstruction of one of the analysis's
+// images (notebook 04's slider), with the reconstruction settings of the analysis.
+func (r *Runner) Explorer(image int) (*analysis.Explorer, error) {
+	a, err := r.LoadAnalysis()
+	if err != nil {
+		return nil, err
+	}
+	if image < 0 || image >= len(a.Targets) {
+		return nil, fmt.Errorf("image %d: the analysis has %d images", image, len(a.Targets))
+	}
+	models, err := r.reconModels()
+	if err != nil {
+		return nil, err
+	}
+	return analysis.NewExplorer(models, a.Targets[image], a.Densities[image], MTLMonkey)
+}
+
+// reconModels loads the first seed of each of ReconModels with its paper reconstruction setting.
+func (r *Runner) reconModels() ([]analysis.Model, error) {
+	var models []analysis.Model
+	for _, name := range ReconModels {
+		m, err := r.LoadModel(fmt.Sprintf("%s/seed%d", name, r.Scale.Seeds[0]))
+		if err != nil {
+			return nil, err
+		}
+		cfg := recon.PaperConfig(strings.HasPrefix(name, "mtl-"))
+		cfg.Steps = r.Scale.ReconSteps
+		models = append(models, analysis.Model{Name: name, Net: m, Config: cfg})
+	}
+	return models, nil
+}
