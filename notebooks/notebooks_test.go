@@ -10,6 +10,7 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/notebook"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 )
 
@@ -37,7 +38,7 @@ func TestNotebooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&study.Runner{Root: "..", Scale: study.Smoke, Backend: b, Log: os.Stderr}).Reproduce(nil); err != nil {
+	if err := (&study.Runner{Root: "..", Scale: scales.Smoke, Backend: b, Log: os.Stderr}).Reproduce(nil); err != nil {
 		t.Fatal(err)
 	}
 	paths, err := notebook.List(".")

@@ -15,6 +15,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/bench"
 	"github.com/robustvision/cotrain/pkg/provenance"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 )
 
@@ -40,7 +41,7 @@ reconstruction step (PyTorch with one thread). Each run is a process of its own,
 	set := fs.String("cases", "standard", "standard (the CPU cases) or paper (full width at 64×64, for a GPU)")
 	one := fs.String("one", "", "internal: run one case given as JSON and print its result as JSON")
 	trainers := fs.Bool("trainers", false, "measure every trainer of the study (and evaluation) at -scale instead: img/s and peak memory")
-	scaleName := fs.String("scale", study.Mini.Name, "with -trainers: the scale whose width, input size and batch size are measured")
+	scaleName := fs.String("scale", scales.Mini.Name, "with -trainers: the scale whose width, input size and batch size are measured")
 	batches := fs.Int("batches", 8, "with -trainers: batches per trainer (the first, which compiles the graph, included)")
 	oneTrainer := fs.String("trainer-one", "", "internal: measure one trainer and print the result as JSON")
 	if err := parse(fs, args); err != nil {
@@ -53,7 +54,7 @@ reconstruction step (PyTorch with one thread). Each run is a process of its own,
 		if *repeat < 1 || *steps < 1 {
 			return usageError{fmt.Errorf("-repeat %d and -steps %d: want at least 1", *repeat, *steps)}
 		}
-		scale, err := study.LookupScale(*scaleName)
+		scale, err := scales.Lookup(*scaleName)
 		if err != nil {
 			return usageError{err}
 		}
@@ -242,7 +243,7 @@ func summarize(runs []bench.Result) (median, rss, cores float64) {
 
 // benchTrainers measures every trainer at a scale, each in its own process (its peak memory its own).
 func benchTrainers(backendName, scaleName string, batches int, one string, stdout io.Writer) error {
-	scale, err := study.LookupScale(scaleName)
+	scale, err := scales.Lookup(scaleName)
 	if err != nil {
 		return usageError{err}
 	}
@@ -251,7 +252,11 @@ func benchTrainers(backendName, scaleName string, batches int, one string, stdou
 		if err != nil {
 			return err
 		}
-		r, err := bench.BenchTrainer(b, &study.Runner{Root: ".", Scale: scale}, one, batches)
+		root, err := scales.FindRoot("")
+		if err != nil {
+			return err
+		}
+		r, err := bench.BenchTrainer(b, &study.Runner{Root: root, Scale: scale}, one, batches)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/calibrate"
 	"github.com/robustvision/cotrain/pkg/provenance"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 )
 
@@ -20,7 +21,7 @@ epochs or batch size — in a scratch cache, and print each run's validation cur
 accuracy; FEVe on the neurons with FEV > 0.15). Nothing in the scale's cache is touched.
 
 Example: cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2,3 -per-class 1000 -epochs 15`, stdout)
-	scaleName := fs.String("scale", study.Mini.Name, "the scale whose recipe is varied")
+	scaleName := fs.String("scale", scales.Mini.Name, "the scale whose recipe is varied")
 	model := fs.String("model", study.Baseline, "the model: "+study.Baseline+" or "+study.Predictor)
 	lrs := fs.String("lr", "", "comma-separated learning rates (SGD for the Baseline, Adam for the predictor; default: the scale's)")
 	seeds := fs.String("seeds", "1", "comma-separated seeds")
@@ -34,7 +35,7 @@ Example: cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	base, err := study.LookupScale(*scaleName)
+	base, err := scales.Lookup(*scaleName)
 	if err != nil {
 		return usageError{err}
 	}
@@ -67,7 +68,11 @@ Example: cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2
 	if err != nil {
 		return err
 	}
-	results, err := calibrate.Run(b, ".", probes, stdout)
+	root, err := scales.FindRoot("")
+	if err != nil {
+		return err
+	}
+	results, err := calibrate.Run(b, root, probes, stdout)
 	if err != nil {
 		return err
 	}

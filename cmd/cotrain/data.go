@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/robustvision/cotrain/pkg/data"
-	"github.com/robustvision/cotrain/pkg/study"
+	"github.com/robustvision/cotrain/pkg/scales"
 )
 
 const dataUsage = `Usage: cotrain data <check|fetch|prepare|manifest> [flags]
@@ -34,8 +34,11 @@ func runData(args []string, stdout io.Writer) error {
 		dir := fs.String("data-dir", "", "Fashion-MNIST folder (default "+data.FashionMNISTDir+")")
 		tin := fs.String("tin", "", "Tiny ImageNet folder, if you have it")
 		manifest := fs.String("manifest", filepath.Join("data", "photos.tsv"), "photo manifest")
-		photos := fs.String("photos-dir", study.PhotoDir, "where fetched photos are kept")
+		photos := fs.String("photos-dir", scales.PhotoDir, "where fetched photos are kept")
 		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if _, err := inRepository(fs, "manifest", "photos-dir"); err != nil {
 			return err
 		}
 		return data.CheckReport(stdout, *dir, *tin, *manifest, *photos)
@@ -44,9 +47,12 @@ func runData(args []string, stdout io.Writer) error {
 it, dpkg-deb -x into a temporary folder, extraction and checksum verification. Photos already present and verified
 are skipped.`, stdout)
 		manifest := fs.String("manifest", filepath.Join("data", "photos.tsv"), "photo manifest")
-		photos := fs.String("photos-dir", study.PhotoDir, "where to keep the photos")
+		photos := fs.String("photos-dir", scales.PhotoDir, "where to keep the photos")
 		debDir := fs.String("deb-dir", "", "folder with the .deb file already downloaded (skips apt-get download)")
 		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if _, err := inRepository(fs, "manifest", "photos-dir"); err != nil {
 			return err
 		}
 		list, err := data.LoadManifest(*manifest)
@@ -56,13 +62,13 @@ are skipped.`, stdout)
 		return data.FetchPhotos(list, *photos, *debDir, stdout)
 	case "prepare":
 		fs := newFlagSet("data prepare", "Load and split the classification data of a scale and cache the normalisation statistics.", stdout)
-		scaleName := fs.String("scale", study.Mini.Name, "smoke, mini or paper")
+		scaleName := fs.String("scale", scales.Mini.Name, "smoke, mini or paper")
 		dir := fs.String("data-dir", "", "data folder (default: Fashion-MNIST from its Debian package)")
 		dataset := fs.String("dataset", "", "fmnist or tin (default: the scale's)")
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		scale, err := study.LookupScale(*scaleName)
+		scale, err := scales.Lookup(*scaleName)
 		if err != nil {
 			return usageError{err}
 		}
@@ -73,7 +79,16 @@ are skipped.`, stdout)
 		if *dataset != "" {
 			cfg.Dataset = *dataset
 		}
-		p, err := data.Load(cfg, filepath.Join(study.CacheDir(scale), "stats.json"))
+		// The scale's cached statistics describe the scale's own data: other data are described, not cached.
+		statsFile := ""
+		if cfg == scale.Data {
+			root, err := scales.FindRoot("")
+			if err != nil {
+				return err
+			}
+			statsFile = filepath.Join(root, scales.CacheDir(scale), "stats.json")
+		}
+		p, err := data.Load(cfg, statsFile)
 		if err != nil {
 			return err
 		}

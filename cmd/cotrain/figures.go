@@ -20,6 +20,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/neural"
 	"github.com/robustvision/cotrain/pkg/provenance"
 	"github.com/robustvision/cotrain/pkg/recon"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
@@ -34,19 +35,19 @@ type figureJob struct {
 
 // figureInputs loads what the figures are made from, once, when a figure first asks for it.
 type figureInputs struct {
-	scale              study.Scale
+	scale              scales.Scale
 	runner             *study.Runner
 	manifest, photoDir string
 	stdout             io.Writer
 
-	results    []study.ModelResult
+	results    []figures.ModelResult
 	robustness *eval.Robustness
 	analysis   *analysis.Result
 }
 
-func (in *figureInputs) table1() ([]study.ModelResult, error) {
+func (in *figureInputs) table1() ([]figures.ModelResult, error) {
 	if in.results == nil {
-		res, err := in.runner.Results()
+		res, err := figures.Table1Results(in.runner)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +149,7 @@ var figureJobs = []figureJob{
 			if err != nil {
 				return figures.Figure{}, err
 			}
-			d, _, err := v1sim.Simulate(imgs, study.Paper.V1, v1sim.DefaultPopulation, study.V1Seed)
+			d, _, err := v1sim.Simulate(imgs, scales.Paper.V1, v1sim.DefaultPopulation, study.V1Seed)
 			if err != nil {
 				return figures.Figure{}, err
 			}
@@ -212,12 +213,12 @@ func runFigures(args []string, stdout io.Writer) error {
 Markdown) into a folder, with a provenance.json that records how each file was made. Nothing is trained: what the
 cache lacks is reported and skipped. -only regenerates named figures alone, in seconds; -list names them.`, stdout)
 	out := fs.String("out", "figures", "folder to write the figures into")
-	scaleName := fs.String("scale", study.Mini.Name, "scale whose cache the figures come from: smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Mini.Name, "scale whose cache the figures come from: smoke, mini or paper")
 	skipSlow := fs.Bool("quick", false, "skip the figures that simulate at paper scale (about a minute)")
 	only := fs.String("only", "", "comma-separated names of the figures to make (see -list), e.g. fig3c,table1")
 	list := fs.Bool("list", false, "list the figures' names and files, and exit")
 	manifest := fs.String("manifest", filepath.Join("data", "photos.tsv"), "photo manifest")
-	photoDir := fs.String("photos-dir", study.PhotoDir, "where 'cotrain data fetch' keeps the photographs")
+	photoDir := fs.String("photos-dir", scales.PhotoDir, "where 'cotrain data fetch' keeps the photographs")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -228,9 +229,13 @@ cache lacks is reported and skipped. -only regenerates named figures alone, in s
 		}
 		return w.Flush()
 	}
-	scale, err := study.LookupScale(*scaleName)
+	scale, err := scales.Lookup(*scaleName)
 	if err != nil {
 		return usageError{err}
+	}
+	root, err := inRepository(fs, "out", "manifest", "photos-dir")
+	if err != nil {
+		return err
 	}
 	jobs, err := selectFigures(*only, *skipSlow)
 	if err != nil {
@@ -239,7 +244,7 @@ cache lacks is reported and skipped. -only regenerates named figures alone, in s
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	in := &figureInputs{scale: scale, runner: &study.Runner{Root: ".", Scale: scale}, manifest: *manifest,
+	in := &figureInputs{scale: scale, runner: &study.Runner{Root: root, Scale: scale}, manifest: *manifest,
 		photoDir: *photoDir, stdout: stdout}
 	prov := provenance.New()
 	var written []string

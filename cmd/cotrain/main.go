@@ -15,7 +15,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/robustvision/cotrain/pkg/scales"
 )
 
 // command is one subcommand of cotrain.
@@ -123,4 +126,24 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	return nil
+}
+
+// inRepository resolves the repository root (scales.FindRoot: independent of the working directory) and makes the
+// named flags that the user left at their defaults — paths relative to the repository, such as the photo manifest
+// or the cache — absolute under it. Paths the user gives stay relative to the working directory.
+func inRepository(fs *flag.FlagSet, names ...string) (string, error) {
+	root, err := scales.FindRoot("")
+	if err != nil {
+		return "", err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, name := range names {
+		if f := fs.Lookup(name); f != nil && !set[name] && f.Value.String() != "" && !filepath.IsAbs(f.Value.String()) {
+			if err := f.Value.Set(filepath.Join(root, f.Value.String())); err != nil {
+				return "", err
+			}
+		}
+	}
+	return root, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/robustvision/cotrain/pkg/corrupt"
+	"github.com/robustvision/cotrain/pkg/neural"
 )
 
 func TestHelpListsCommands(t *testing.T) {
@@ -28,7 +29,8 @@ func TestHelpListsCommands(t *testing.T) {
 }
 
 func TestBadInputIsAUsageError(t *testing.T) {
-	for _, args := range [][]string{{"nonsense"}, {"figures", "-scale", "huge"}, {"version", "-nope"}, {"figures", "extra"}, {}} {
+	for _, args := range [][]string{{"nonsense"}, {"figures", "-scale", "huge"}, {"version", "-nope"}, {"figures", "extra"}, {},
+		{"reproduce", "-jobs", "-5"}, {"calibrate", "-model", "oracle"}, {"corrupt", "-in", "x.png"}} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != 2 {
 			t.Errorf("cotrain %q exited %d, want 2 (stderr %q)", args, code, errOut.String())
@@ -148,5 +150,59 @@ func TestCorruptCommand(t *testing.T) {
 	errOut.Reset()
 	if code := run([]string{"corrupt", "-in", filepath.Join(dir, "bad.png"), "-out", filepath.Join(dir, "x.png"), "-name", "fog", "-severity", "1"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "bad.png") {
 		t.Errorf("corrupt PNG: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// Hostile inputs to the commands (the reliability issue's cases): an output that would overwrite its input is
+// refused and the input is unchanged; a neural dataset whose statistics are undefined for a neuron prints null in
+// JSON; the repository root is found from a folder below it.
+func TestHostileCommandInputs(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "a.png")
+	img := corrupt.NewImage(32, 32, 1)
+	if err := corrupt.WritePNG(in, img); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(in)
+	var out, errOut bytes.Buffer
+	if code := run([]string{"corrupt", "-in", in, "-out", in, "-name", "fog", "-severity", "1"}, &out, &errOut); code == 0 ||
+		!strings.Contains(errOut.String(), "overwrite") {
+		t.Errorf("corrupt -in a.png -out a.png: exit %d, %s", code, errOut.String())
+	}
+	if after, _ := os.ReadFile(in); !bytes.Equal(before, after) {
+		t.Error("the input was overwritten")
+	}
+	if code := run([]string{"corrupt", "-in", dir, "-out", dir, "-name", "fog", "-severity", "1"}, &out, &errOut); code != 0 {
+		t.Errorf("a folder into itself, names distinct from the inputs': exit %d, %s", code, errOut.String())
+	}
+	// A neuron whose test responses are constant has no FEV: null in JSON, not -1 and not a failure.
+	ds := filepath.Join(dir, "ds")
+	d := &neural.Dataset{Meta: neural.Meta{Source: "test", PPD: 14, ImageSize: 4, WindowMs: [2]float64{40, 160},
+		Sessions: []neural.SessionRef{{ID: "s1", Neurons: []int{0}}}}, Images: make([]uint8, 3*16), N: 3, H: 4, W: 4,
+		Sessions: []neural.Session{{ID: "s1", Neurons: []int{0}, TrainImageIDs: []int64{2}, TrainResponses: []float32{1},
+			TestImageIDs: []int64{0, 0, 1, 1}, TestResponses: []float32{2, 2, 2, 2}}}}
+	if err := d.Write(ds); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if code := run([]string{"neural", "stats", "-data", ds, "-json"}, &out, &errOut); code != 0 ||
+		!strings.Contains(out.String(), `"fev":null`) {
+		t.Errorf("neural stats -json: exit %d, %s %s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := run([]string{"neural", "stats", "-data", ds}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "undefined") ||
+		strings.Contains(out.String(), "mean NaN") {
+		t.Errorf("neural stats: exit %d, %s", code, out.String())
+	}
+	// From a folder below the root, status finds the cache (not pkg/data/cache).
+	wd, _ := os.Getwd()
+	defer os.Chdir(wd)
+	os.Chdir(filepath.Join("..", "..", "pkg", "study"))
+	out.Reset()
+	if code := run([]string{"status", "-scale", "smoke"}, &out, &errOut); code != 0 || strings.Contains(out.String(), " 0 done") {
+		t.Errorf("status from pkg/study: exit %d, %s", code, out.String())
+	}
+	if _, err := os.Stat("data"); err == nil {
+		t.Error("status created a data folder inside pkg/study")
 	}
 }

@@ -4,40 +4,47 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/neural"
-	"github.com/robustvision/cotrain/pkg/provenance"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
-	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
 func runV1sim(args []string, stdout io.Writer) error {
 	fs := newFlagSet("v1sim", `Simulate the virtual monkey: a population of model V1 neurons (SIMULATED, standing in for the
-paper's recordings) shown grey natural-photo patches with the paper's protocol (sessions, training trials, repeated
-test images), written in the neural dataset format (pkg/neural) with the ground truth (noise-free responses and true
-explainable variance). Same scale and seed, same files byte for byte.`, stdout)
-	scaleName := fs.String("scale", study.Mini.Name, "smoke, mini or paper")
-	seed := fs.Uint64("seed", 1, "random seed")
-	out := fs.String("out", "", "output folder (default data/cache/<scale>/v1sim)")
-	manifest := fs.String("manifest", filepath.Join("data", "photos.tsv"), "photo manifest")
-	photoDir := fs.String("photos-dir", study.PhotoDir, "the manifest's photographs (cotrain data fetch)")
-	userPhotos := fs.String("photos", "", "use this folder of your own JPEG/PNG photos instead of the manifest's")
+paper's recordings) shown grey images with the paper's protocol (sessions, training trials, repeated test images),
+written in the neural dataset format (pkg/neural) with the ground truth (noise-free responses and true explainable
+variance). The stimuli are, as in the study, Fashion-MNIST images held out of every classification split, or patches
+of natural photographs (-natural, or -photos for your own). Same scale, seed and stimuli, same files byte for byte.
+
+Without -out the recording replaces the one in the scale's cache (under the scale's lock): "cotrain status" then shows
+it, and everything made from the previous recording, as stale unless it is the study's own (seed 1, held-out images).`, stdout)
+	scaleName := fs.String("scale", scales.Mini.Name, "smoke, mini or paper")
+	seed := fs.Uint64("seed", study.V1Seed, "random seed")
+	out := fs.String("out", "", "output folder (default: the scale's cache, data/cache/<scale>/v1sim)")
+	natural := fs.Bool("natural", false, "show patches of the manifest's natural photographs instead of held-out Fashion-MNIST images")
+	manifest := fs.String("manifest", filepath.Join("data", "photos.tsv"), "with -natural: the photo manifest")
+	photoDir := fs.String("photos-dir", scales.PhotoDir, "with -natural: the manifest's photographs (cotrain data fetch)")
+	userPhotos := fs.String("photos", "", "show patches of this folder of your own JPEG/PNG photos")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	scale, err := study.LookupScale(*scaleName)
+	scale, err := scales.Lookup(*scaleName)
 	if err != nil {
 		return usageError{err}
 	}
-	if *out == "" {
-		*out = filepath.Join(study.CacheDir(scale), "v1sim")
+	root, err := inRepository(fs, "manifest", "photos-dir")
+	if err != nil {
+		return err
 	}
 	var photos []data.PhotoImage
-	if *userPhotos != "" {
+	switch {
+	case *userPhotos != "":
 		photos, err = data.LoadPhotoDir(*userPhotos)
-	} else {
+	case *natural:
 		var list []data.Photo
 		if list, err = data.LoadManifest(*manifest); err == nil {
 			photos, err = data.LoadPhotos(list, *photoDir)
@@ -46,15 +53,18 @@ explainable variance). Same scale and seed, same files byte for byte.`, stdout)
 	if err != nil {
 		return err
 	}
-	d, _, err := v1sim.Simulate(photos, scale.V1, v1sim.DefaultPopulation, *seed)
-	if err != nil {
-		return err
+	r := &study.Runner{Root: root, Scale: scale, Log: os.Stderr}
+	var d *neural.Dataset
+	if abs, _ := filepath.Abs(*out); *out == "" || abs == r.Dir(study.V1Stage) {
+		*out = r.Dir(study.V1Stage)
+		d, err = r.RecordV1(*seed, photos)
+	} else {
+		d, err = r.SimulateV1(*seed, photos)
+		if err == nil {
+			err = d.Write(*out)
+		}
 	}
-	// Provenance without the date and wall time, so that the same command and seed give the same bytes.
-	commit, _ := provenance.Commit()
-	d.Meta.Provenance = map[string]any{"command": provenance.New().Command, "commit": commit, "seed": *seed,
-		"scale": scale.Name, "protocol": scale.V1, "population": v1sim.DefaultPopulation}
-	if err := d.Write(*out); err != nil {
+	if err != nil {
 		return err
 	}
 	fmt.Fprint(stdout, neural.Summary(d, d.Stats()))
@@ -89,7 +99,7 @@ factors and oracle correlations.`, stdout)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		for _, s := range stats {
-			if err := enc.Encode(sanitizeNaN(s)); err != nil {
+			if err := enc.Encode(s); err != nil {
 				return err
 			}
 		}
@@ -105,14 +115,4 @@ factors and oracle correlations.`, stdout)
 		fmt.Fprintf(stdout, "%-10s %6d %7.3f %7s %7.2f %7.2f\n", s.Session, s.Neuron, s.FEV, tev, s.MeanCount, s.Fano)
 	}
 	return nil
-}
-
-// sanitizeNaN replaces NaN (which JSON cannot hold) by -1 in the fields that can be undefined.
-func sanitizeNaN(s neural.NeuronStats) neural.NeuronStats {
-	for _, v := range []*float64{&s.FEV, &s.Fano, &s.OracleCorr, &s.MeanCount} {
-		if *v != *v {
-			*v = -1
-		}
-	}
-	return s
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/models"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/train"
 )
@@ -32,16 +33,21 @@ func newRunner(scaleName, backendName string, log io.Writer) (*study.Runner, err
 	return newRunnerJobs(scaleName, backendName, 1, log)
 }
 
+// newRunnerJobs is the study of a scale in the repository's cache (wherever cotrain runs from inside it).
 func newRunnerJobs(scaleName, backendName string, jobs int, log io.Writer) (*study.Runner, error) {
-	scale, err := study.LookupScale(scaleName)
+	scale, err := scales.Lookup(scaleName)
 	if err != nil {
 		return nil, usageError{err}
+	}
+	root, err := scales.FindRoot("")
+	if err != nil {
+		return nil, err
 	}
 	b, err := backend.New(backendName)
 	if err != nil {
 		return nil, err
 	}
-	return &study.Runner{Root: ".", Scale: scale, Backend: b, Log: log, Jobs: jobs, BackendName: backend.Resolve(backendName)}, nil
+	return &study.Runner{Root: root, Scale: scale, Backend: b, Log: log, Jobs: jobs, BackendName: backend.Resolve(backendName)}, nil
 }
 
 func runReproduce(args []string, stdout io.Writer) error {
@@ -50,7 +56,7 @@ stages, MTL-Oracle, MTL-Monkey, MTL-Shuffled, and MTL on the recorded and on the
 every seed, compute the MTL targets, and run the batch-ratio sweep — only the stages whose outputs under
 data/cache/<scale>/ are missing, stale (made from other settings or inputs) or interrupted (they resume from their last
 checkpoint). Stages run in dependency order; "cotrain status" shows where the study stands.`, stdout)
-	scaleName := fs.String("scale", study.Smoke.Name, "smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini or paper")
 	backendName := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
 	preset := fs.String("preset", "", "severity table of the corrupted test set: imagenet-c (the paper's, default) or tiny-imagenet-c; changing it re-runs the evaluations")
 	salDir := fs.String("saliency", "", "folder of saliency maps (<photo id>.npy or .png) to use instead of the stand-in model in Section 4")
@@ -61,7 +67,10 @@ checkpoint). Stages run in dependency order; "cotrain status" shows where the st
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *jobs <= 0 {
+	if *jobs < 0 {
+		return usageError{fmt.Errorf("-jobs %d: want a positive number of stages at once (0: the default)", *jobs)}
+	}
+	if *jobs == 0 {
 		*jobs = defaultJobs(*backendName)
 	}
 	r, err := newRunnerJobs(*scaleName, *backendName, *jobs, os.Stderr)
@@ -90,7 +99,7 @@ checkpoint). Stages run in dependency order; "cotrain status" shows where the st
 func runStatus(args []string, stdout io.Writer) error {
 	fs := newFlagSet("status", `Show every stage of a scale's study and whether its output in the cache is done, stale, partial
 (an interrupted training that will resume) or missing, with its key results (clean test accuracy, FEVe).`, stdout)
-	scaleName := fs.String("scale", study.Smoke.Name, "smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini or paper")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -107,7 +116,7 @@ func printStatus(r *study.Runner, stdout io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "stage\tstate\ttest acc\tFEVe\tFEVe (FEV>0.15)\tepochs\twall s\n")
+	fmt.Fprintf(tw, "stage\tstate\ttest acc\tFEVe (FEV>0.15)\tepochs\twall s\n")
 	counts := map[study.State]int{}
 	for _, s := range status {
 		counts[s.State]++
@@ -134,10 +143,15 @@ func printStatus(r *study.Runner, stdout io.Writer) error {
 		if v, ok := res["epochs"]; ok {
 			epochs = fmt.Sprint(v)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, f("test_acc", true), f("feve", false),
-			f("feve_reliable", false), epochs, wall)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.State, f("test_acc", true), f("feve_reliable", false),
+			epochs, wall)
 	}
 	tw.Flush()
+	for _, s := range status {
+		if s.Problem != "" {
+			fmt.Fprintf(stdout, "%s is stale: %s\n", s.ID, s.Problem)
+		}
+	}
 	fmt.Fprintf(stdout, "%s scale (%s): %d stages: %d done, %d stale, %d partial, %d missing. Neural data: SIMULATED V1.\n",
 		r.Scale.Name, r.Scale.Description, len(status), counts[study.Done], counts[study.Stale], counts[study.Partial], counts[study.Missing])
 	return nil
@@ -149,7 +163,7 @@ func runTrain(args []string, stdout io.Writer) error {
 needs (the predictor for MTL-Monkey, the Oracle's first stage for the Oracle …) are trained first if missing. A progress
 bar shows loss, accuracy, learning rate and ETA; metrics.csv records every epoch.`, stdout)
 	model := fs.String("model", study.Baseline, "one of: "+strings.Join(append(append([]string(nil), study.ModelNames...), study.OracleStage1, study.OracleReadout), ", "))
-	scaleName := fs.String("scale", study.Smoke.Name, "smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini or paper")
 	seed := fs.Uint64("seed", 0, "model seed (default: the scale's first seed)")
 	ratio := fs.String("ratio", "1:1", "neural:classification batch ratio for the MTL models (1:15 … 5:1)")
 	backendName := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
@@ -191,12 +205,12 @@ func runSummary(args []string, stdout io.Writer) error {
 graph is built). At paper scale with 200 classes the classifier has 39,737,352 parameters with the authors'
 3-channel first layer (a grayscale image repeated into 3 channels), which this project uses; 39,736,200 with 1 channel.`, stdout)
 	model := fs.String("model", study.MTLMonkey, "one of: "+strings.Join(study.ModelNames, ", "))
-	scaleName := fs.String("scale", study.Paper.Name, "smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Paper.Name, "smoke, mini or paper")
 	classes := fs.Int("classes", 0, "number of classes (default: the scale's; the paper's Tiny ImageNet has 200)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	scale, err := study.LookupScale(*scaleName)
+	scale, err := scales.Lookup(*scaleName)
 	if err != nil {
 		return usageError{err}
 	}

@@ -19,13 +19,14 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/train"
 )
 
 // Probe is one calibration run: the model of stage Stage (e.g. "baseline/seed1", "predictor/seed1") at scale Scale.
 type Probe struct {
-	Scale study.Scale
+	Scale scales.Scale
 	Stage string
 }
 
@@ -53,7 +54,7 @@ func (v Value) MarshalJSON() ([]byte, error) {
 
 // Grid is a set of probes: learning rates × seeds on one model, with optional changes to the scale.
 type Grid struct {
-	Base          study.Scale
+	Base          scales.Scale
 	Model         string    // study.Baseline or study.Predictor
 	LearningRates []float64 // SGD for the Baseline, Adam for the predictor; empty: the scale's
 	Seeds         []uint64
@@ -145,14 +146,14 @@ func Run(b backends.Backend, root string, probes []Probe, log io.Writer) ([]Resu
 	}
 	defer os.RemoveAll(scratch)
 	// The photographs the virtual monkey may need are shared, not copied.
-	if err := os.MkdirAll(filepath.Join(scratch, filepath.Dir(study.PhotoDir)), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(scratch, filepath.Dir(scales.PhotoDir)), 0o755); err != nil {
 		return nil, err
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Symlink(filepath.Join(abs, study.PhotoDir), filepath.Join(scratch, study.PhotoDir)); err != nil {
+	if err := os.Symlink(filepath.Join(abs, scales.PhotoDir), filepath.Join(scratch, scales.PhotoDir)); err != nil {
 		return nil, err
 	}
 	var out []Result
@@ -177,7 +178,7 @@ func run(b backends.Backend, scratch string, pr Probe, log io.Writer) (Result, e
 	res := Result{Probe: pr, TestAcc: Value(math.NaN()), FEVe: Value(math.NaN())}
 	r := &study.Runner{Root: scratch, Scale: pr.Scale, Backend: b, Log: log}
 	// Each probe starts from nothing but the data: a variant of the data changes the normalisation.
-	if err := os.RemoveAll(filepath.Join(scratch, study.CacheDir(pr.Scale))); err != nil {
+	if err := os.RemoveAll(filepath.Join(scratch, scales.CacheDir(pr.Scale))); err != nil {
 		return res, err
 	}
 	start := time.Now()

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/robustvision/cotrain/pkg/imgproc"
 	"github.com/robustvision/cotrain/pkg/provenance"
 )
 
@@ -19,9 +20,9 @@ func ReadPNG(path string) (Image, error) {
 	if err != nil {
 		return Image{}, err
 	}
-	src, err := png.Decode(bytes.NewReader(data))
+	src, err := imgproc.Decode(data) // the size its header claims is checked before decoding
 	if err != nil {
-		return Image{}, fmt.Errorf("%s: not a valid PNG: %w", path, err)
+		return Image{}, fmt.Errorf("%s: %w", path, err)
 	}
 	c := 3
 	if _, ok := src.(*image.Gray); ok {
@@ -85,6 +86,28 @@ func (j FileJob) Run(progress func(done, total int)) ([]string, error) {
 		single = false // an output folder was given
 	}
 	total := len(inputs) * len(j.Names) * len(j.Severities)
+	outPath := func(in, n string, sev int) string {
+		if single {
+			return j.Out
+		}
+		base := strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
+		return filepath.Join(j.Out, fmt.Sprintf("%s_%s_s%d.png", base, n, sev))
+	}
+	// No output may replace an input.
+	isInput := map[string]string{}
+	for _, in := range inputs {
+		abs, _ := filepath.Abs(in)
+		isInput[abs] = in
+	}
+	for _, in := range inputs {
+		for _, n := range j.Names {
+			for _, sev := range j.Severities {
+				if abs, _ := filepath.Abs(outPath(in, n, sev)); isInput[abs] != "" {
+					return nil, fmt.Errorf("-out: %s would overwrite the input %s", outPath(in, n, sev), isInput[abs])
+				}
+			}
+		}
+	}
 	var written []string
 	for i, in := range inputs {
 		img, err := ReadPNG(in)
@@ -94,17 +117,13 @@ func (j FileJob) Run(progress func(done, total int)) ([]string, error) {
 		if err := img.Validate(); err != nil {
 			return written, fmt.Errorf("%s: %w", in, err)
 		}
-		base := strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
 		for _, n := range j.Names {
 			for _, sev := range j.Severities {
 				out, err := Apply(img, n, sev, j.Seed+uint64(i), j.Preset)
 				if err != nil {
 					return written, fmt.Errorf("%s: %w", in, err)
 				}
-				path := j.Out
-				if !single {
-					path = filepath.Join(j.Out, fmt.Sprintf("%s_%s_s%d.png", base, n, sev))
-				}
+				path := outPath(in, n, sev)
 				if err := WritePNG(path, out); err != nil {
 					return written, err
 				}

@@ -481,3 +481,94 @@ func TestCommittedManifest(t *testing.T) {
 		}
 	}
 }
+
+// Hostile and damaged data files (the reliability issue's cases): each is an error naming the file, never a silent
+// wrong result.
+func TestDamagedDataFiles(t *testing.T) {
+	dir := fakeFashionMNIST(t, 20, 10)
+	labels := filepath.Join(dir, "train-labels-idx1-ubyte.gz")
+	good, _ := os.ReadFile(labels)
+	// One bit flipped in the gzip CRC (gzip -t reports it): the labels are not trusted.
+	flipped := bytes.Clone(good)
+	flipped[len(flipped)-6] ^= 1
+	os.WriteFile(labels, flipped, 0o644)
+	if _, _, err := LoadFashionMNIST(dir); err == nil || !strings.Contains(err.Error(), labels) || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("a CRC error in %s: %v", labels, err)
+	}
+	os.WriteFile(labels, good, 0o644)
+	// Images of 1×1 pixels are not Fashion-MNIST.
+	images := filepath.Join(dir, "train-images-idx3-ubyte.gz")
+	writeIDX(t, images, []int{20, 1, 1}, make([]byte, 20))
+	if _, _, err := LoadFashionMNIST(dir); err == nil || !strings.Contains(err.Error(), "28") {
+		t.Errorf("1×1 images: %v", err)
+	}
+	// Bytes after the data the header claims.
+	writeIDX(t, images, []int{20, 28, 28}, make([]byte, 20*784+5))
+	if _, _, err := LoadFashionMNIST(dir); err == nil || !strings.Contains(err.Error(), "after") {
+		t.Errorf("trailing bytes: %v", err)
+	}
+	// Files that are well-formed but not the published content fail verification, naming the file.
+	writeIDX(t, images, []int{20, 28, 28}, make([]byte, 20*784))
+	if err := VerifyFashionMNIST(dir); err == nil || !strings.Contains(err.Error(), "not the published Fashion-MNIST") {
+		t.Errorf("verification of made-up data: %v", err)
+	}
+	// A header that claims more than exists is refused without allocating what it claims.
+	if _, _, err := DecodeIDX(bytes.NewReader([]byte{0, 0, 8, 2, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff})); err == nil {
+		t.Error("an IDX header claiming 2^62 bytes was accepted")
+	}
+	// `data check` fails when Fashion-MNIST is missing.
+	var out bytes.Buffer
+	if err := CheckReport(&out, t.TempDir(), "", filepath.Join("..", "..", "data", "photos.tsv"), t.TempDir()); err == nil {
+		t.Errorf("data check with no data passed:\n%s", out.String())
+	}
+	// No training images: a clear error, not NaN statistics.
+	if _, err := Load(Classification{Dataset: "fmnist", Dir: fakeFashionMNIST(t, 0, 10), Size: 32}, ""); err == nil {
+		t.Error("a data set without training images was accepted")
+	}
+}
+
+// Held-out images are the last of each class, and none of them is in the training, validation or test split.
+func TestHoldOut(t *testing.T) {
+	dir := fakeFashionMNIST(t, 200, 50)
+	p, err := Load(Classification{Dataset: "fmnist", Dir: dir, Size: 32, HoldoutPerClass: 3}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Holdout == nil || p.Holdout.N != 30 || p.Train.N+p.Validation.N != 170 {
+		t.Fatalf("hold-out of %v images, train %d + validation %d", p.Holdout, p.Train.N, p.Validation.N)
+	}
+	seen := map[string]bool{}
+	for _, s := range []*Set{p.Train, p.Validation} {
+		for i := range s.N {
+			seen[string(s.Image(i))] = true
+		}
+	}
+	for i := range p.Holdout.N {
+		if seen[string(p.Holdout.Image(i))] {
+			t.Fatalf("held-out image %d is also in a classification split", i)
+		}
+	}
+	if _, err := Load(Classification{Dataset: "fmnist", Dir: dir, Size: 32, HoldoutPerClass: 20}, ""); err == nil {
+		t.Error("holding out every image of a class was accepted")
+	}
+}
+
+// FuzzDecodeIDX: no input makes the IDX reader panic; what it accepts has as many bytes as its dimensions say.
+func FuzzDecodeIDX(f *testing.F) {
+	f.Add([]byte{0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3})
+	f.Add([]byte{0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 9, 9, 9, 9})
+	f.Add([]byte{0, 0, 8, 2, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		data, dims, err := DecodeIDX(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		n := 1
+		for _, d := range dims {
+			n *= d
+		}
+		if len(data) != n {
+			t.Errorf("%d bytes for dimensions %v", len(data), dims)
+		}
+	})
+}

@@ -1,8 +1,11 @@
 package data
 
 import (
+	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -24,24 +27,36 @@ var ErrFashionMNISTMissing = errors.New("Fashion-MNIST not found: install the De
 	"(bash .ci/setup does it; or apt-get install dataset-fashion-mnist), or pass -data-dir with the four *-ubyte.gz files")
 
 // LoadFashionMNIST reads the training (60,000) and test (10,000) sets from the gzip'd IDX files in dir
-// (FashionMNISTDir when dir is empty). Fashion-MNIST stands in for Tiny ImageNet in this reproduction.
+// (FashionMNISTDir when dir is empty). Fashion-MNIST stands in for Tiny ImageNet in this reproduction. The packaged
+// files are checked against the published content (FashionMNISTSHA256); files elsewhere must have the format's
+// 28×28 images and ten classes (VerifyFashionMNIST checks their content too).
 func LoadFashionMNIST(dir string) (train, test *Set, err error) {
 	if dir == "" {
 		dir = FashionMNISTDir
 	}
+	return loadFashionMNIST(dir, filepath.Clean(dir) == FashionMNISTDir)
+}
+
+// VerifyFashionMNIST reads the four files in dir and checks their content against the published data set.
+func VerifyFashionMNIST(dir string) error {
+	_, _, err := loadFashionMNIST(dir, true)
+	return err
+}
+
+func loadFashionMNIST(dir string, verify bool) (train, test *Set, err error) {
 	load := func(split, prefix string) (*Set, error) {
 		imgPath := filepath.Join(dir, prefix+"-images-idx3-ubyte.gz")
 		lblPath := filepath.Join(dir, prefix+"-labels-idx1-ubyte.gz")
-		imgs, dims, err := ReadIDX(imgPath)
+		imgs, dims, err := readFashionMNIST(imgPath, verify)
 		if err != nil {
 			return nil, err
 		}
-		labels, ldims, err := ReadIDX(lblPath)
+		labels, ldims, err := readFashionMNIST(lblPath, verify)
 		if err != nil {
 			return nil, err
 		}
-		if len(dims) != 3 {
-			return nil, fmt.Errorf("%s: %d dimensions, want 3 (images × rows × columns)", imgPath, len(dims))
+		if len(dims) != 3 || dims[1] != 28 || dims[2] != 28 {
+			return nil, fmt.Errorf("%s: dimensions %v, want images × 28 × 28", imgPath, dims)
 		}
 		if len(ldims) != 1 || ldims[0] != dims[0] {
 			return nil, fmt.Errorf("%s: %v labels for %d images in %s", lblPath, ldims, dims[0], imgPath)
@@ -65,49 +80,105 @@ func LoadFashionMNIST(dir string) (train, test *Set, err error) {
 	return train, test, nil
 }
 
+// FashionMNISTSHA256 are the SHA-256 sums of the four files' content (after gunzip): those of the published data set
+// (Zalando Research), which Debian's dataset-fashion-mnist 0.0~git20200523 ships. Checking the content, not the .gz
+// files, accepts any compression of the same data.
+var FashionMNISTSHA256 = map[string]string{
+	"train-images-idx3-ubyte.gz": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+	"train-labels-idx1-ubyte.gz": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+	"t10k-images-idx3-ubyte.gz":  "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+	"t10k-labels-idx1-ubyte.gz":  "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
+// maxIDXBytes bounds what an IDX header may claim (Fashion-MNIST's largest file holds 47 MB).
+const maxIDXBytes = 1 << 31
+
+// readFashionMNIST reads one of the four files; verify checks its content against the published data set.
+func readFashionMNIST(path string, verify bool) ([]uint8, []int, error) {
+	data, dims, sum, err := readIDXFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if want := FashionMNISTSHA256[filepath.Base(path)]; verify && sum != want {
+		return nil, nil, fmt.Errorf("%s: not the published Fashion-MNIST (content sha256 %s, want %s): reinstall "+
+			"dataset-fashion-mnist or give -data-dir the original files", path, sum, want)
+	}
+	return data, dims, nil
+}
+
 // ReadIDX reads a gzip'd (or plain) IDX file of unsigned bytes (the MNIST format: magic 0x0000 08 <ndim>, then the
-// dimensions as big-endian uint32, then the data) and returns the data and the dimensions.
+// dimensions as big-endian uint32, then the data) and returns the data and the dimensions. A gzip stream is read to
+// its end, so that its CRC is checked; bytes after the data are an error.
 func ReadIDX(path string) ([]uint8, []int, error) {
+	data, dims, _, err := readIDXFile(path)
+	return data, dims, err
+}
+
+// readIDXFile is ReadIDX that also returns the SHA-256 of the (decompressed) content.
+func readIDXFile(path string) ([]uint8, []int, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%s: %w", path, ErrFashionMNISTMissing)
+			return nil, nil, "", fmt.Errorf("%s: %w", path, ErrFashionMNISTMissing)
 		}
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	defer f.Close()
 	var r io.Reader = f
 	if strings.HasSuffix(path, ".gz") {
 		gz, err := gzip.NewReader(f)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%s: not a valid gzip file: %w", path, err)
+			return nil, nil, "", fmt.Errorf("%s: not a valid gzip file: %w", path, err)
 		}
 		defer gz.Close()
+		gz.Multistream(false)
 		r = gz
 	}
+	h := sha256.New()
+	data, dims, err := DecodeIDX(io.TeeReader(r, h))
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return data, dims, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// DecodeIDX reads one IDX stream of unsigned bytes to its end.
+func DecodeIDX(r io.Reader) ([]uint8, []int, error) {
 	var magic [4]byte
 	if _, err := io.ReadFull(r, magic[:]); err != nil {
-		return nil, nil, fmt.Errorf("%s: truncated IDX header: %w", path, err)
+		return nil, nil, fmt.Errorf("truncated IDX header: %w", err)
 	}
 	if magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] == 0 || magic[3] > 4 {
-		return nil, nil, fmt.Errorf("%s: not an IDX file of unsigned bytes (magic % x)", path, magic)
+		return nil, nil, fmt.Errorf("not an IDX file of unsigned bytes (magic % x)", magic)
 	}
 	dims := make([]int, magic[3])
 	total := 1
 	for i := range dims {
 		var d uint32
 		if err := binary.Read(r, binary.BigEndian, &d); err != nil {
-			return nil, nil, fmt.Errorf("%s: truncated IDX header: %w", path, err)
+			return nil, nil, fmt.Errorf("truncated IDX header: %w", err)
 		}
 		dims[i] = int(d)
+		if dims[i] == 0 {
+			return nil, nil, fmt.Errorf("IDX dimensions %v: a dimension of 0", dims[:i+1])
+		}
 		total *= dims[i]
-		if total > 1<<31 {
-			return nil, nil, fmt.Errorf("%s: IDX dimensions %v too large", path, dims[:i+1])
+		if total > maxIDXBytes {
+			return nil, nil, fmt.Errorf("IDX dimensions %v claim more than %d bytes", dims[:i+1], maxIDXBytes)
 		}
 	}
-	data := make([]uint8, total)
-	if n, err := io.ReadFull(r, data); err != nil {
-		return nil, nil, fmt.Errorf("%s: truncated IDX data: %d of %d bytes (%v)", path, n, total, err)
+	// Read in bounded steps: a header that claims more than the stream holds fails at the stream's end, not with
+	// one huge allocation first.
+	var buf bytes.Buffer
+	if n, err := io.CopyN(&buf, r, int64(total)); err != nil {
+		return nil, nil, fmt.Errorf("truncated IDX data: %d of %d bytes (%v)", n, total, err)
 	}
-	return data, dims, nil
+	var extra [1]byte
+	switch n, err := r.Read(extra[:]); {
+	case n > 0:
+		return nil, nil, fmt.Errorf("bytes after the %d of data that the IDX header claims", total)
+	case err != nil && err != io.EOF:
+		return nil, nil, fmt.Errorf("after the data: %w", err) // e.g. gzip: invalid checksum
+	}
+	return buf.Bytes(), dims, nil
 }

@@ -21,13 +21,18 @@ type Classification struct {
 	ValPerClass   int    // stratified subset of the 10 % validation split; 0 = all
 	TestPerClass  int    // stratified subset of the test set; 0 = all
 	Seed          uint64 // for the stratified subsets
+	// HoldoutPerClass images of every class are taken out of the training set before the paper's split and kept
+	// for the (virtual) V1 experiment's stimuli: images of the classification distribution that no classifier
+	// trains on, as the paper's ImageNet stimuli are to Tiny ImageNet (the last images of each class, by index).
+	HoldoutPerClass int
 }
 
 // Prepared is the classification data ready for training: grayscale, at the model's input size, split as the paper,
-// with the training set's normalisation statistics.
+// with the training set's normalisation statistics, and the images held out for the V1 experiment.
 type Prepared struct {
 	Split
-	Stats Stats
+	Stats   Stats
+	Holdout *Set // nil without HoldoutPerClass
 }
 
 // Load reads, converts, fits and splits the data set. statsFile, if not empty, caches the normalisation statistics:
@@ -51,6 +56,12 @@ func Load(c Classification, statsFile string) (*Prepared, error) {
 		return nil, err
 	}
 	train, test = Fit(Gray(train), c.Size), Fit(Gray(test), c.Size)
+	var holdout *Set
+	if c.HoldoutPerClass > 0 {
+		if train, holdout, err = HoldOut(train, c.HoldoutPerClass); err != nil {
+			return nil, err
+		}
+	}
 	split := PaperSplit(train, test)
 	if c.TrainPerClass > 0 {
 		split.Train = Stratified(split.Train, c.TrainPerClass, c.Seed)
@@ -61,7 +72,12 @@ func Load(c Classification, statsFile string) (*Prepared, error) {
 	if c.TestPerClass > 0 {
 		split.Test = Stratified(split.Test, c.TestPerClass, c.Seed+2)
 	}
-	p := &Prepared{Split: split}
+	for _, set := range []*Set{split.Train, split.Validation, split.Test} {
+		if set.N == 0 {
+			return nil, fmt.Errorf("%s: no images (data set %q in %q)", set.Name, c.Dataset, c.Dir)
+		}
+	}
+	p := &Prepared{Split: split, Holdout: holdout}
 	if statsFile != "" {
 		if b, err := os.ReadFile(statsFile); err == nil {
 			var s Stats
@@ -80,6 +96,34 @@ func Load(c Classification, statsFile string) (*Prepared, error) {
 		}
 	}
 	return p, nil
+}
+
+// HoldOut splits the last perClass images of every class (by index) off s: the rest, and the held-out images in
+// class order.
+func HoldOut(s *Set, perClass int) (rest, held *Set, err error) {
+	byClass := make([][]int, len(s.Classes))
+	for i, l := range s.Labels {
+		byClass[l] = append(byClass[l], i)
+	}
+	var keep, hold []int
+	for c, members := range byClass {
+		if len(members) <= perClass {
+			return nil, nil, fmt.Errorf("%s: class %q has %d images, %d to hold out would leave none", s.Name,
+				s.Classes[c], len(members), perClass)
+		}
+		hold = append(hold, members[len(members)-perClass:]...)
+	}
+	held = s.Subset(fmt.Sprintf("%s[held out: last %d per class]", s.Name, perClass), hold)
+	isHeld := make([]bool, s.N)
+	for _, i := range hold {
+		isHeld[i] = true
+	}
+	for i := range s.N {
+		if !isHeld[i] {
+			keep = append(keep, i)
+		}
+	}
+	return s.Subset(fmt.Sprintf("%s[without %d per class]", s.Name, perClass), keep), held, nil
 }
 
 // Describe summarises the prepared data in one line per split.

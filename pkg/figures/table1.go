@@ -3,8 +3,11 @@ package figures
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 
 	"github.com/robustvision/cotrain/pkg/study"
+	"github.com/robustvision/cotrain/pkg/train"
+	"gonum.org/v1/gonum/stat"
 )
 
 // ModelDescription is one row of the paper's Table 1: what a model is trained on.
@@ -24,12 +27,61 @@ var Table1Models = []ModelDescription{
 	{study.MTLNoiseFree, "MTL-noise-free", "images", "the simulator's noise-free responses", "beyond the paper: responses no lab can measure"},
 }
 
+// ModelResult summarises a model's finished seeds (the first seeds' runs of the main table, not the sweep).
+type ModelResult struct {
+	Model                  string // one of study.ModelNames
+	Seeds                  int
+	TestAcc, TestAccSD     float64 // clean test accuracy over seeds (NaN when the model has no classifier)
+	FEVeReliable           float64 // mean over seeds of the readout's FEVe on neurons with FEV > 0.15 (NaN: no readout)
+	Epochs                 float64 // mean number of epochs trained
+	Curves                 []train.EpochMetrics
+	CurveStage, Scale, Use string
+}
+
+// Table1Results collects Table 1's models from the cache (finished stages only), with the first seed's training curve.
+func Table1Results(r *study.Runner) ([]ModelResult, error) {
+	status, err := r.Status()
+	if err != nil {
+		return nil, err
+	}
+	var out []ModelResult
+	for _, model := range study.ModelNames {
+		res := ModelResult{Model: model, TestAcc: math.NaN(), TestAccSD: math.NaN(), FEVeReliable: math.NaN(),
+			Scale: r.Scale.Name}
+		values := map[string][]float64{}
+		for _, s := range status {
+			if s.Kind != study.Training || s.Model != model || s.Sweep || s.State != study.Done {
+				continue
+			}
+			if res.Seeds == 0 {
+				res.CurveStage = s.ID
+				if m, err := train.ReadMetricsCSV(filepath.Join(r.Dir(s.ID), "metrics.csv")); err == nil {
+					res.Curves = m
+				}
+			}
+			res.Seeds++
+			for _, k := range []string{"test_acc", "feve_reliable", "epochs"} {
+				if v, ok := s.Record.Results[k]; ok {
+					values[k] = append(values[k], v)
+				}
+			}
+		}
+		res.TestAcc, res.FEVeReliable = meanOf(values["test_acc"]), meanOf(values["feve_reliable"])
+		res.Epochs = meanOf(values["epochs"])
+		if accs := values["test_acc"]; len(accs) > 1 {
+			res.TestAccSD = stat.StdDev(accs, nil)
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
 // Table1 is the paper's Table 1 with this reproduction's results beside each model: what it trains on, the seeds
 // finished, clean test accuracy (mean ± sd over seeds) and, for models with a readout, the FEVe of that readout on
 // the SIMULATED neurons' held-out repeats.
-func Table1(results []study.ModelResult) Table {
+func Table1(results []ModelResult) Table {
 	t := Table{
-		Header: []string{"model", "classification data", "neural data", "seeds", "clean test accuracy", "FEVe", "FEVe (FEV > 0.15)", "note"},
+		Header: []string{"model", "classification data", "neural data", "seeds", "clean test accuracy", "FEVe (FEV > 0.15)", "note"},
 	}
 	scale := ""
 	for _, r := range results {
@@ -47,14 +99,14 @@ func Table1(results []study.ModelResult) Table {
 			return fmt.Sprintf("%.3f", v)
 		}
 		t.Rows = append(t.Rows, []string{d.Name, d.Classification, d.Neural, fmt.Sprint(r.Seeds),
-			formatAccuracy(r.TestAcc, r.TestAccSD), f(r.FEVe), f(r.FEVeReliable), d.Note})
+			formatAccuracy(r.TestAcc, r.TestAccSD), f(r.FEVeReliable), d.Note})
 	}
 	t.Caption = fmt.Sprintf("Table 1 at the %s scale: images = Fashion-MNIST (stand-in for Tiny ImageNet); neural data SIMULATED (virtual V1)", scale)
 	return t
 }
 
 // Table1Curves draws the training curves of the first seed of every model of Table 1 that has finished.
-func Table1Curves(results []study.ModelResult) (Figure, error) {
+func Table1Curves(results []ModelResult) (Figure, error) {
 	var curves []Curve
 	scale := ""
 	for _, r := range results {
@@ -76,4 +128,12 @@ func formatAccuracy(mean, sd float64) string {
 	default:
 		return fmt.Sprintf("%.1f ± %.1f %%", 100*mean, 100*sd)
 	}
+}
+
+// meanOf is the mean of v, NaN when v is empty.
+func meanOf(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return stat.Mean(v, nil)
 }

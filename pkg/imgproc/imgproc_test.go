@@ -89,3 +89,18 @@ func TestDecodeBounds(t *testing.T) {
 		t.Error("garbage decoded")
 	}
 }
+
+// FuzzDecode: no input makes the decoder panic or accept more pixels than MaxPixels.
+func FuzzDecode(f *testing.F) {
+	var small bytes.Buffer
+	png.Encode(&small, image.NewGray(image.Rect(0, 0, 3, 2)))
+	f.Add(small.Bytes())
+	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 "))
+	f.Add([]byte("\xff\xd8\xff\xe0"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		img, err := Decode(b)
+		if err == nil && img.Bounds().Dx()*img.Bounds().Dy() > MaxPixels {
+			t.Errorf("decoded %v", img.Bounds())
+		}
+	})
+}

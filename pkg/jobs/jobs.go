@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Job is one unit of work and the IDs of the jobs it needs. A dependency that is not among the jobs being run is
@@ -157,23 +158,30 @@ func (p *PrefixWriter) Write(b []byte) (int, error) {
 	}
 }
 
-// Lock takes an exclusive lock on file (flock, created if needed; released when the process dies), calling waiting
-// first if another process holds it. unlock releases it.
-func Lock(file string, waiting func()) (unlock func(), err error) {
+// Lock takes an exclusive lock on file (flock, created if needed; released when the process dies) and writes into it
+// who holds it (pid, host, start time). If another process holds it, waiting is first called with that holder's
+// line. unlock releases it.
+func Lock(file string, waiting func(holder string)) (unlock func(), err error) {
 	f, err := os.OpenFile(file, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		if waiting != nil {
-			waiting()
+			holder, _ := os.ReadFile(file)
+			waiting(strings.TrimSpace(string(holder)))
 		}
 		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("locking %s: %w", file, err)
 		}
 	}
+	host, _ := os.Hostname()
+	if err := f.Truncate(0); err == nil {
+		fmt.Fprintf(f, "pid %d on %s since %s\n", os.Getpid(), host, time.Now().Format(time.RFC3339))
+	}
 	return func() {
+		f.Truncate(0)
 		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
 	}, nil

@@ -3,6 +3,8 @@ package jobs
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -85,9 +87,10 @@ func TestLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	var waited, acquired atomic.Bool
+	var holder atomic.Value
 	done := make(chan struct{})
 	go func() {
-		unlock2, err := Lock(file, func() { waited.Store(true) })
+		unlock2, err := Lock(file, func(h string) { waited.Store(true); holder.Store(h) })
 		if err != nil {
 			t.Error(err)
 		}
@@ -103,6 +106,9 @@ func TestLock(t *testing.T) {
 	<-done
 	if !waited.Load() {
 		t.Error("the second holder was not told it waits")
+	}
+	if h, _ := holder.Load().(string); !strings.Contains(h, fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("the waiting side was told the holder is %q", h)
 	}
 }
 

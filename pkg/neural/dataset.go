@@ -158,6 +158,9 @@ func Load(dir string) (*Dataset, error) {
 		if len(ref.Neurons) == 0 {
 			return nil, fmt.Errorf("%s: session %q has no neurons", metaPath, ref.ID)
 		}
+		if ref.ID == "" || ref.ID != filepath.Base(ref.ID) || ref.ID == "." || ref.ID == ".." {
+			return nil, fmt.Errorf("%s: session id %q is not a folder name", metaPath, ref.ID)
+		}
 		for _, n := range ref.Neurons {
 			if other, dup := seen[n]; dup {
 				return nil, fmt.Errorf("%s: neuron %d is in sessions %q and %q", metaPath, n, other, ref.ID)
@@ -187,6 +190,16 @@ func Load(dir string) (*Dataset, error) {
 		}
 		if len(shape) != 1 || shape[0] != total {
 			return nil, fmt.Errorf("%s: shape %v, want [%d neurons]", evPath, shape, total)
+		}
+		for _, f := range []struct {
+			path string
+			v    []float32
+		}{{nfPath, nf}, {evPath, ev}} {
+			for i, v := range f.v {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					return nil, fmt.Errorf("%s: %v at element %d (the ground truth must be finite)", f.path, v, i)
+				}
+			}
 		}
 		d.NoiseFree, d.TrueFEV = nf, ev
 	}

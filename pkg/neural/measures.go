@@ -1,6 +1,7 @@
 package neural
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -161,6 +162,28 @@ type NeuronStats struct {
 	Repeats    float64  `json:"repeats"` // mean number of repeats per test image
 }
 
+// MarshalJSON writes the measures that are undefined for a neuron (NaN: constant responses, or too few repeats) as
+// null.
+func (s NeuronStats) MarshalJSON() ([]byte, error) {
+	finite := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	return json.Marshal(struct {
+		Session    string   `json:"session"`
+		Neuron     int      `json:"neuron"`
+		FEV        *float64 `json:"fev"`
+		TrueFEV    *float64 `json:"true_ev,omitempty"`
+		MeanCount  *float64 `json:"mean_count"`
+		Fano       *float64 `json:"fano"`
+		OracleCorr *float64 `json:"oracle_corr"`
+		Repeats    *float64 `json:"repeats"`
+	}{s.Session, s.Neuron, finite(s.FEV), s.TrueFEV, finite(s.MeanCount), finite(s.Fano), finite(s.OracleCorr),
+		finite(s.Repeats)})
+}
+
 // Stats summarises every neuron of the dataset.
 func (d *Dataset) Stats() []NeuronStats {
 	var out []NeuronStats
@@ -186,31 +209,56 @@ func (d *Dataset) Stats() []NeuronStats {
 	return out
 }
 
-// Summary describes the dataset's statistics in a few lines.
+// Summary describes the dataset's statistics in a few lines. Means and medians are over the neurons where a measure
+// is defined; the neurons without a defined FEV are counted.
 func Summary(d *Dataset, stats []NeuronStats) string {
 	var fev, fano, count, trueFEV []float64
-	kept := 0
+	kept, undefined := 0, 0
+	add := func(to *[]float64, v float64) {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			*to = append(*to, v)
+		}
+	}
 	for _, s := range stats {
-		fev = append(fev, s.FEV)
-		fano = append(fano, s.Fano)
-		count = append(count, s.MeanCount)
+		add(&fev, s.FEV)
+		add(&fano, s.Fano)
+		add(&count, s.MeanCount)
 		if s.TrueFEV != nil {
-			trueFEV = append(trueFEV, *s.TrueFEV)
+			add(&trueFEV, *s.TrueFEV)
 		}
 		if s.FEV > FEVThreshold {
 			kept++
 		}
+		if math.IsNaN(s.FEV) {
+			undefined++
+		}
 	}
 	out := fmt.Sprintf("%s: %d neurons in %d sessions, %d images (%d×%d at %.0f ppd)\n", d.Meta.Source, len(stats),
 		len(d.Sessions), d.N, d.W, d.H, d.Meta.PPD)
-	out += fmt.Sprintf("mean spike count %.2f (median %.2f), Fano factor mean %.2f (median %.2f)\n", stat.Mean(count, nil),
-		median(count), stat.Mean(fano, nil), median(fano))
-	out += fmt.Sprintf("FEV from repeats: mean %.3f, median %.3f; %d of %d neurons above %.2f\n", stat.Mean(fev, nil),
-		median(fev), kept, len(stats), FEVThreshold)
+	out += fmt.Sprintf("mean spike count %.2f (median %.2f), Fano factor mean %.2f (median %.2f)\n", meanOf(count),
+		median(count), meanOf(fano), median(fano))
+	if len(fev) > 0 {
+		out += fmt.Sprintf("FEV from repeats: mean %.3f, median %.3f; %d of %d neurons above %.2f\n", meanOf(fev),
+			median(fev), kept, len(stats), FEVThreshold)
+	} else {
+		out += "FEV from repeats: undefined for every neuron\n"
+	}
+	if undefined > 0 {
+		out += fmt.Sprintf("%d neurons have no defined FEV (constant responses or fewer than 2 repeats of a test image): "+
+			"left out of the means and of every FEVe average\n", undefined)
+	}
 	if len(trueFEV) > 0 {
-		out += fmt.Sprintf("true FEV (simulator's ground truth): mean %.3f, median %.3f\n", stat.Mean(trueFEV, nil), median(trueFEV))
+		out += fmt.Sprintf("true FEV (simulator's ground truth): mean %.3f, median %.3f\n", meanOf(trueFEV), median(trueFEV))
 	}
 	return out
+}
+
+// meanOf is the mean of v, NaN when empty.
+func meanOf(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	return stat.Mean(v, nil)
 }
 
 func median(v []float64) float64 {
@@ -228,28 +276,32 @@ func median(v []float64) float64 {
 	return stat.Quantile(0.5, stat.Empirical, s, nil)
 }
 
-// MeanFEVe averages a model's per-neuron FEVe (in the dataset's neuron order: session by session) over all neurons
-// and over the reliable ones, whose FEV exceeds FEVThreshold (the paper's measure; NaN when there are none).
-func (d *Dataset) MeanFEVe(feve []float64) (all, reliable float64, err error) {
+// MeanFEVe averages a model's per-neuron FEVe (in the dataset's neuron order: session by session) over the reliable
+// neurons, whose FEV exceeds FEVThreshold: the paper's measure (NaN when there are none). The mean over all neurons
+// is not computed: for a neuron with almost no explainable variance FEVe is a ratio of two noisy small numbers and
+// unbounded. Neurons whose FEVe is undefined (NaN: every test repeat missing, or constant responses) are left out;
+// skipped counts them.
+func (d *Dataset) MeanFEVe(feve []float64) (reliable float64, skipped int, err error) {
 	if len(feve) != d.NumNeurons() {
 		return 0, 0, fmt.Errorf("FEVe of %d neurons for a recording of %d", len(feve), d.NumNeurons())
 	}
-	// Summed in order (not floats.Sum's unrolled order), so that the cached results do not change in the last bit.
-	var sum, sumKept float64
+	// Summed in order (not floats.Sum's unrolled order), so that cached results do not change in the last bit.
+	var sum float64
 	kept, k := 0, 0
 	for _, s := range d.Sessions {
 		for j := range s.Neurons {
-			sum += feve[k]
-			if s.FEV(j) > FEVThreshold {
-				sumKept += feve[k]
+			switch {
+			case math.IsNaN(feve[k]) || math.IsInf(feve[k], 0):
+				skipped++
+			case s.FEV(j) > FEVThreshold:
+				sum += feve[k]
 				kept++
 			}
 			k++
 		}
 	}
-	reliable = math.NaN()
-	if kept > 0 {
-		reliable = sumKept / float64(kept)
+	if kept == 0 {
+		return math.NaN(), skipped, nil
 	}
-	return sum / float64(len(feve)), reliable, nil
+	return sum / float64(kept), skipped, nil
 }

@@ -1,6 +1,7 @@
 package neural
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -160,14 +161,90 @@ func TestConvertSessions(t *testing.T) {
 	}
 }
 
-// The paper's average keeps neurons with FEV > 0.15: neuron 0 (FEV 2.5/3.5) in, neuron 1 (constant, FEV NaN) out.
+// The paper's average keeps neurons with FEV > 0.15: neuron 0 (FEV 2.5/3.5) in, neuron 1 (constant, FEV NaN) out;
+// a neuron whose FEVe is undefined is skipped and counted.
 func TestMeanFEVe(t *testing.T) {
 	d := tiny()
-	all, reliable, err := d.MeanFEVe([]float64{0.6, -3})
-	if err != nil || math.Abs(all-(-1.2)) > 1e-12 || reliable != 0.6 {
-		t.Errorf("mean FEVe %v, reliable %v, %v; want -1.2, 0.6", all, reliable, err)
+	reliable, skipped, err := d.MeanFEVe([]float64{0.6, -3})
+	if err != nil || reliable != 0.6 || skipped != 0 {
+		t.Errorf("reliable %v, skipped %d, %v; want 0.6, 0", reliable, skipped, err)
+	}
+	reliable, skipped, err = d.MeanFEVe([]float64{0.6, math.NaN()})
+	if err != nil || reliable != 0.6 || skipped != 1 {
+		t.Errorf("with a NaN FEVe: reliable %v, skipped %d, %v", reliable, skipped, err)
 	}
 	if _, _, err := d.MeanFEVe([]float64{1}); err == nil {
 		t.Error("FEVe of one neuron for two accepted")
 	}
+}
+
+// A .npy header whose shape claims more than the file holds (here 2^62+32 values) is an error, not a panic or a
+// huge allocation.
+func TestNPYHeaderOverflow(t *testing.T) {
+	header := "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387936,), }"
+	header += strings.Repeat(" ", 64-(10+len(header)+1)%64) + "\n"
+	raw := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
+	raw = append(append(raw, header...), make([]byte, 16)...)
+	if _, _, err := decodeNPY[float32](raw, "x.npy"); err == nil || !strings.Contains(err.Error(), "x.npy") {
+		t.Errorf("overflowing shape: %v", err)
+	}
+}
+
+// FuzzDecodeNPY: no input makes the .npy reader panic; what it accepts has as many values as its shape says.
+func FuzzDecodeNPY(f *testing.F) {
+	dir := f.TempDir()
+	for i, shape := range [][]int{{2, 3}, {4}, {0, 5}} {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%d.npy", i))
+		if err := writeNPY(path, shape, make([]float32, n)); err != nil {
+			f.Fatal(err)
+		}
+		b, _ := os.ReadFile(path)
+		f.Add(b)
+	}
+	f.Add([]byte("\x93NUMPY\x01\x00\x10\x00{'descr': '<f4'}"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		for _, check := range []func() (int, []int, error){
+			func() (int, []int, error) { v, s, err := decodeNPY[float32](raw, "f"); return len(v), s, err },
+			func() (int, []int, error) { v, s, err := decodeNPY[uint8](raw, "f"); return len(v), s, err },
+			func() (int, []int, error) { v, s, err := decodeNPY[int64](raw, "f"); return len(v), s, err },
+		} {
+			n, shape, err := check()
+			if err != nil {
+				continue
+			}
+			want := 1
+			for _, d := range shape {
+				want *= d
+			}
+			if n != want {
+				t.Errorf("%d values for shape %v", n, shape)
+			}
+		}
+	})
+}
+
+// FuzzLoadMeta: a neural dataset folder whose meta.json is anything loads or fails with an error, never panics.
+func FuzzLoadMeta(f *testing.F) {
+	dir := filepath.Join(f.TempDir(), "ds")
+	if err := tiny().Write(dir); err != nil {
+		f.Fatal(err)
+	}
+	meta, _ := os.ReadFile(filepath.Join(dir, "meta.json"))
+	f.Add(meta)
+	f.Add([]byte(`{"sessions": [{"id": "s1", "neurons": [0, 0]}], "ppd": 14, "image_size": 4}`))
+	f.Add([]byte(`{"sessions": [{"id": "../../etc", "neurons": [1]}], "ppd": 1, "image_size": 4}`))
+	f.Fuzz(func(t *testing.T, m []byte) {
+		work := t.TempDir()
+		if err := os.CopyFS(work, os.DirFS(dir)); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(work, "meta.json"), m, 0o644)
+		if d, err := Load(work); err == nil && d.NumNeurons() == 0 {
+			t.Error("a dataset without neurons loaded")
+		}
+	})
 }

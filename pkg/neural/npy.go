@@ -72,6 +72,28 @@ func readNPY[T npyType](path string) ([]T, []int, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("missing or unreadable file %s: %w", path, err)
 	}
+	return decodeNPY[T](raw, path)
+}
+
+// decodeNPY decodes the bytes of a .npy file (path names it in errors). The shape in the header is checked against
+// the bytes that follow before anything is allocated.
+func decodeNPY[T npyType](raw []byte, path string) (data []T, shape []int, err error) {
+	defer func() { // npyio panics on some malformed headers
+		if p := recover(); p != nil {
+			data, shape, err = nil, nil, fmt.Errorf("%s: malformed .npy header (%v)", path, p)
+		}
+	}()
+	// The header's own length must fit in the file before npyio reads (and allocates) it.
+	if len(raw) < 12 || string(raw[:6]) != "\x93NUMPY" {
+		return nil, nil, fmt.Errorf("%s: not a NumPy .npy file (no \\x93NUMPY magic)", path)
+	}
+	hlen := 10 + int(binary.LittleEndian.Uint16(raw[8:10]))
+	if raw[6] >= 2 {
+		hlen = 12 + int(binary.LittleEndian.Uint32(raw[8:12]))
+	}
+	if hlen > len(raw) || hlen < 0 {
+		return nil, nil, fmt.Errorf("%s: header of %d bytes in a file of %d", path, hlen, len(raw))
+	}
 	r, err := npy.NewReader(bytes.NewReader(raw))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: not a NumPy .npy file: %w", path, err)
@@ -82,9 +104,12 @@ func readNPY[T npyType](path string) ([]T, []int, error) {
 	if r.Header.Descr.Fortran {
 		return nil, nil, fmt.Errorf("%s: Fortran-ordered arrays are not supported (save with np.ascontiguousarray)", path)
 	}
-	shape := append([]int(nil), r.Header.Descr.Shape...)
+	shape = append([]int(nil), r.Header.Descr.Shape...)
 	n := 1
 	for _, d := range shape {
+		if d < 0 || (d > 0 && n > len(raw)/d) {
+			return nil, nil, fmt.Errorf("%s: shape %v does not fit in a file of %d bytes", path, shape, len(raw))
+		}
 		n *= d
 	}
 	// The data must fill the rest of the file exactly (npyio does not notice a truncated file).
@@ -96,6 +121,9 @@ func readNPY[T npyType](path string) ([]T, []int, error) {
 		headerEnd = 12 + int(binary.LittleEndian.Uint32(raw[8:12]))
 	}
 	itemSize := map[string]int{"|u1": 1, "<i4": 4, "<i8": 8, "<f4": 4, "<f8": 8}[r.Header.Descr.Type]
+	if headerEnd > len(raw) {
+		return nil, nil, fmt.Errorf("%s: header of %d bytes in a file of %d", path, headerEnd, len(raw))
+	}
 	if got := len(raw) - headerEnd; got != n*itemSize {
 		return nil, nil, fmt.Errorf("%s: %d data bytes, want %d for shape %v (truncated or damaged file)", path, got, n*itemSize, shape)
 	}
@@ -111,7 +139,7 @@ func readNPY[T npyType](path string) ([]T, []int, error) {
 		}
 		return out, shape, nil
 	}
-	data := make([]T, n)
+	data = make([]T, n)
 	if n > 0 {
 		if err := r.Read(&data); err != nil {
 			return nil, nil, fmt.Errorf("%s: truncated or unreadable data (%d values expected): %w", path, n, err)

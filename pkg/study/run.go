@@ -1,3 +1,9 @@
+// Package study holds the reproduction as data: the study as stages over a resumable cache, at each scale.
+//
+// The stages are the models of Table 1 (Section 2), their evaluation and the robustness analysis (Section 3), and
+// the reconstruction and saliency analysis (Section 4), each with the stages it needs, run in dependency order over
+// a cache that makes every stage resumable and recomputes exactly what is out of date. The analyses themselves live
+// in the packages of their sections (train, eval, analysis); study decides what runs and where its outputs go.
 package study
 
 import (
@@ -18,6 +24,8 @@ import (
 	"github.com/robustvision/cotrain/pkg/jobs"
 	"github.com/robustvision/cotrain/pkg/neural"
 	"github.com/robustvision/cotrain/pkg/provenance"
+	"github.com/robustvision/cotrain/pkg/record"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/train"
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
@@ -32,20 +40,9 @@ import (
 //	<model>/ratio<a:b>/seed<N>/      a run of the batch-ratio sweep
 //	targets/<name>/                  MTL targets: responses.npy [training images × neurons] + stage.json
 const (
-	stageFile     = "stage.json"
 	modelFile     = "model.ckpt"
 	responsesFile = "responses.npy"
 )
-
-// StageRecord is stage.json: what a finished stage was made from and what it measured.
-type StageRecord struct {
-	ID         string             `json:"id"`
-	Model      string             `json:"model"`
-	Key        string             `json:"key"`
-	Inputs     map[string]string  `json:"inputs,omitempty"` // dependency ID → its key when this stage ran
-	Results    map[string]float64 `json:"results,omitempty"`
-	Provenance *provenance.Record `json:"provenance"`
-}
 
 // State is how a stage's cached output stands.
 type State string
@@ -53,7 +50,7 @@ type State string
 // The states of a stage.
 const (
 	Done    State = "done"    // output present and up to date
-	Stale   State = "stale"   // output present but made from other settings or inputs
+	Stale   State = "stale"   // output present but made from other settings or inputs, or damaged (see Problem)
 	Partial State = "partial" // a training run interrupted: resumes from its last checkpoint
 	Missing State = "missing"
 )
@@ -61,7 +58,7 @@ const (
 // Runner runs a scale's study stages into the cache under Root.
 type Runner struct {
 	Root    string // the repository root; the cache is Root/data/cache/<scale>
-	Scale   Scale
+	Scale   scales.Scale
 	Backend backends.Backend
 	Log     io.Writer // progress and one line per stage; nil is silent
 	// Jobs > 1 runs that many independent stages at once, each on its own backend made from BackendName (the
@@ -77,108 +74,108 @@ type Runner struct {
 
 // Dir is the folder of a stage's outputs.
 func (r *Runner) Dir(id string) string {
-	return filepath.Join(r.Root, CacheDir(r.Scale), filepath.FromSlash(id))
+	return filepath.Join(r.Root, scales.CacheDir(r.Scale), filepath.FromSlash(id))
 }
 
 // StageStatus is one line of `cotrain status`.
 type StageStatus struct {
 	Stage
-	State  State
-	Key    string       // the key the stage would have now
-	Record *StageRecord // the cached record, if any
+	State   State
+	Key     string        // the key the stage would have now
+	Record  *record.Stage // the cached record, if readable
+	Problem string        // why a stage is stale
 }
 
-// Status reports every stage of the study.
+// Status reports every stage of the study. A stage is done only if its record is readable and plausible, its key
+// matches the settings, every file it recorded is there with its recorded size and SHA-256, and its inputs still hold
+// the files it was made from; a damaged stage affects only itself (and what was made from it).
 func (r *Runner) Status() ([]StageStatus, error) {
-	stages := Stages(r.Scale)
 	keys := map[string]string{}
+	records := map[string]*record.Stage{}
 	var out []StageStatus
-	for _, st := range stages {
-		key := st.Key(r.Scale, keys)
-		keys[st.ID] = key
-		ss := StageStatus{Stage: st, Key: key, State: Missing}
-		rec, err := r.readRecord(st.ID)
-		switch {
-		case err == nil:
-			ss.Record = rec
-			ss.State = Done
-			if rec.Key != key {
-				ss.State = Stale
-			}
-		case errors.Is(err, fs.ErrNotExist):
-			if _, err := os.Stat(filepath.Join(r.Dir(st.ID), "last.ckpt")); err == nil {
-				ss.State = Partial
-			}
-		default:
-			return nil, err
+	for _, st := range Stages(r.Scale) {
+		keys[st.ID] = st.Key(r.Scale, keys)
+		ss := r.check(st, keys[st.ID], records)
+		if ss.Record != nil {
+			records[st.ID] = ss.Record
 		}
 		out = append(out, ss)
 	}
 	return out, nil
 }
 
-func (r *Runner) readRecord(id string) (*StageRecord, error) {
-	var rec StageRecord
-	if err := provenance.ReadJSON(filepath.Join(r.Dir(id), stageFile), &rec); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, err
+// check is one stage's status; records holds the readable records of the stages before it.
+func (r *Runner) check(st Stage, key string, records map[string]*record.Stage) StageStatus {
+	ss := StageStatus{Stage: st, Key: key, State: Missing}
+	rec, err := r.readRecord(st.ID)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, err := os.Stat(filepath.Join(r.Dir(st.ID), "last.ckpt")); err == nil {
+			ss.State = Partial
 		}
-		return nil, fmt.Errorf("%w (delete it to recompute the stage)", err)
+		return ss
+	case err != nil:
+		ss.State, ss.Problem = Stale, err.Error()
+		return ss
 	}
-	return &rec, nil
+	ss.Record, ss.State = rec, Stale
+	switch {
+	case rec.Key != key:
+		ss.Problem = "made from other settings or inputs"
+	case rec.Files == nil:
+		ss.Problem = "recorded without checksums (by an older version)"
+	default:
+		if err := rec.Files.Verify(r.Dir(st.ID)); err != nil {
+			ss.Problem = err.Error()
+		}
+		for _, d := range st.Deps {
+			if dep := records[d]; ss.Problem == "" && dep != nil && dep.Digest != rec.InputDigests[d] {
+				ss.Problem = fmt.Sprintf("its input %s has changed since", d)
+			}
+		}
+	}
+	if ss.Problem == "" {
+		ss.State = Done
+	}
+	return ss
 }
 
+// readRecord reads a stage's record (record.Read).
+func (r *Runner) readRecord(id string) (*record.Stage, error) { return record.Read(r.Dir(id)) }
+
 // Reproduce runs, in dependency order, the selected stages (all when only is empty; else those whose IDs start with
-// one of only, with what they need) whose outputs are missing, stale or partial. Done stages are skipped.
+// one of only, with what they need) whose outputs are missing, stale or partial. Done stages are skipped; a done
+// stage made from a stage that runs again is checked again once its input is done, and runs only if the input's
+// files changed.
 //
 // Two processes never run a scale's stages at once: Reproduce holds an exclusive lock on the scale's cache folder
-// (data/cache/<scale>/.lock) and the second waits, then finds the stages done.
+// (data/cache/<scale>/.lock) and the second waits, then finds the stages done. When nothing is to be done, no lock
+// is taken and nothing is written (a read-only cache can be checked).
 func (r *Runner) Reproduce(only []string) error {
+	todo, selected, err := r.plan(only)
+	if err != nil || len(todo) == 0 {
+		if err == nil {
+			r.logf("%s scale: all %d selected stages are done\n", r.Scale.Name, selected)
+		}
+		return err
+	}
 	unlock, err := r.lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	status, err := r.Status()
-	if err != nil {
+	if todo, selected, err = r.plan(only); err != nil { // another process may have run stages meanwhile
 		return err
 	}
-	var stages []Stage
-	for _, s := range status {
-		stages = append(stages, s.Stage)
-	}
-	selected, err := Select(stages, only)
-	if err != nil {
-		return err
-	}
-	want := map[string]bool{}
-	for _, st := range selected {
-		want[st.ID] = true
-	}
-	// Keys come from settings and the inputs' keys, so all of them are known before anything runs.
-	keys := map[string]string{}
-	var todo []StageStatus
-	for _, s := range status {
-		keys[s.ID] = s.Key
-		if want[s.ID] && s.State != Done {
-			todo = append(todo, s)
-		}
-	}
-	r.logf("%s scale: %d of %d selected stages to run\n", r.Scale.Name, len(todo), len(selected))
-	if len(todo) == 0 {
-		return nil
-	}
+	r.logf("%s scale: %d of %d selected stages to run or to check again\n", r.Scale.Name, len(todo), selected)
 	workers := r.Jobs
 	if workers < 1 || r.BackendName == "" {
 		workers = 1
 	}
-	if workers > 1 { // shared read-only by the workers
+	if workers > 1 && len(todo) > 0 { // shared read-only by the workers
 		r.logMu = &sync.Mutex{}
 		defer func() { r.logMu = nil }()
 		if _, err := r.Images(); err != nil {
-			return err
-		}
-		if _, _, err := r.Monkey(); err != nil {
 			return err
 		}
 	}
@@ -187,17 +184,71 @@ func (r *Runner) Reproduce(only []string) error {
 		graph = append(graph, jobs.Job{ID: s.ID, Deps: s.Deps})
 	}
 	return jobs.Run(graph, workers, func(i, k int) error {
-		r.logf("[%d/%d] %s (%s)\n", k, len(todo), todo[i].ID, todo[i].State)
-		if err := r.runStage(todo[i], keys, workers > 1); err != nil {
-			return fmt.Errorf("stage %s: %w", todo[i].ID, err)
+		s := todo[i]
+		if s.State == Done { // made from a stage that ran again: still valid if that stage's files are the same
+			if s = r.recheck(s.Stage); s.State == Done {
+				r.logf("[%d/%d] %s: its inputs are unchanged, still done\n", k, len(todo), s.ID)
+				return nil
+			}
+		}
+		r.logf("[%d/%d] %s (%s%s)\n", k, len(todo), s.ID, s.State, map[bool]string{true: ": " + s.Problem}[s.Problem != ""])
+		if err := r.runStage(s, workers > 1); err != nil {
+			return fmt.Errorf("stage %s: %w", s.ID, err)
 		}
 		return nil
 	})
 }
 
-// runStage runs one stage (in its own backend when stages run in parallel) and records it.
-func (r *Runner) runStage(s StageStatus, keys map[string]string, parallel bool) error {
-	if s.State == Stale || s.State == Done {
+// plan lists the selected stages that are not done, and the done ones made from them (to check again), in dependency
+// order; selected counts the selected stages.
+func (r *Runner) plan(only []string) (todo []StageStatus, selected int, err error) {
+	status, err := r.Status()
+	if err != nil {
+		return nil, 0, err
+	}
+	var stages []Stage
+	for _, s := range status {
+		stages = append(stages, s.Stage)
+	}
+	sel, err := Select(stages, only)
+	if err != nil {
+		return nil, 0, err
+	}
+	want, affected := map[string]bool{}, map[string]bool{}
+	for _, st := range sel {
+		want[st.ID] = true
+	}
+	for _, s := range status {
+		for _, d := range s.Deps {
+			affected[s.ID] = affected[s.ID] || affected[d]
+		}
+		if want[s.ID] && (s.State != Done || affected[s.ID]) {
+			todo = append(todo, s)
+			affected[s.ID] = true
+		}
+	}
+	return todo, len(sel), nil
+}
+
+// recheck is the status of one stage now, its inputs' records read afresh.
+func (r *Runner) recheck(st Stage) StageStatus {
+	records := map[string]*record.Stage{}
+	for _, d := range st.Deps {
+		if rec, err := r.readRecord(d); err == nil {
+			records[d] = rec
+		}
+	}
+	keys := map[string]string{}
+	for _, s := range Stages(r.Scale) {
+		keys[s.ID] = s.Key(r.Scale, keys)
+	}
+	return r.check(st, keys[st.ID], records)
+}
+
+// runStage runs one stage (in its own backend when stages run in parallel) and records it: its key, its inputs'
+// keys and digests, and its files with their sums.
+func (r *Runner) runStage(s StageStatus, parallel bool) error {
+	if s.State == Stale || s.State == Done { // Done: checked again, and its inputs changed
 		if err := os.RemoveAll(r.Dir(s.ID)); err != nil {
 			return err
 		}
@@ -219,16 +270,24 @@ func (r *Runner) runStage(s StageStatus, keys map[string]string, parallel bool) 
 	if err != nil {
 		return err
 	}
-	rec.ID, rec.Model, rec.Key = s.ID, s.label(), keys[s.ID]
-	rec.Inputs = map[string]string{}
+	rec.ID, rec.Model, rec.Key = s.ID, s.label(), s.Key
+	rec.Inputs, rec.InputDigests = map[string]string{}, map[string]string{}
 	for _, d := range s.Deps {
-		rec.Inputs[d] = keys[d]
-	}
-	if err := provenance.WriteJSON(filepath.Join(r.Dir(s.ID), stageFile), rec); err != nil {
-		return err
+		dep, err := r.readRecord(d)
+		if err != nil {
+			return fmt.Errorf("input %s: %w", d, err)
+		}
+		rec.Inputs[d], rec.InputDigests[d] = dep.Key, dep.Digest
 	}
 	for _, f := range []string{"last.ckpt", "best.ckpt"} {
 		os.Remove(filepath.Join(r.Dir(s.ID), f))
+	}
+	dropped, err := rec.Write(r.Dir(s.ID))
+	if err != nil {
+		return err
+	}
+	if len(dropped) > 0 {
+		r.logf("    %s: not recorded, not finite: %s\n", s.ID, strings.Join(dropped, ", "))
 	}
 	r.logf("    %s done in %s %s\n", s.ID, time.Since(start).Round(time.Second), formatResults(rec.Results))
 	return nil
@@ -236,17 +295,19 @@ func (r *Runner) runStage(s StageStatus, keys map[string]string, parallel bool) 
 
 // lock takes the scale's cache lock (data/cache/<scale>/.lock).
 func (r *Runner) lock() (func(), error) {
-	dir := filepath.Join(r.Root, CacheDir(r.Scale))
+	dir := filepath.Join(r.Root, scales.CacheDir(r.Scale))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	file := filepath.Join(dir, ".lock")
-	return jobs.Lock(file, func() { r.logf("waiting for another process that runs the %s study (%s)\n", r.Scale.Name, file) })
+	return jobs.Lock(file, func(holder string) {
+		r.logf("waiting for another process that runs the %s study (%s: %s)\n", r.Scale.Name, file, holder)
+	})
 }
 
 func formatResults(res map[string]float64) string {
 	var parts []string
-	for _, k := range []string{"test_acc", "feve", "feve_reliable", "epochs"} {
+	for _, k := range []string{"test_acc", "feve_reliable", "epochs"} {
 		if v, ok := res[k]; ok {
 			parts = append(parts, fmt.Sprintf("%s %.4g", k, v))
 		}
@@ -266,8 +327,8 @@ func (r *Runner) logf(format string, args ...any) {
 }
 
 // run executes one stage and returns its record (without ID and key, which Reproduce fills in).
-func (r *Runner) run(st Stage) (*StageRecord, error) {
-	rec := &StageRecord{Provenance: provenance.New(), Results: map[string]float64{}}
+func (r *Runner) run(st Stage) (*record.Stage, error) {
+	rec := &record.Stage{Provenance: provenance.New(), Results: map[string]float64{}}
 	seed := int64(st.Seed)
 	rec.Provenance.Seed = &seed
 	rec.Provenance.Backend = fmt.Sprint(r.Backend.Name())
@@ -287,6 +348,8 @@ func (r *Runner) run(st Stage) (*StageRecord, error) {
 		err = r.robustnessStage(st, rec)
 	case Analysis:
 		err = r.analysisStage(st, rec)
+	case Recording:
+		err = r.recordingStage(st, rec)
 	default:
 		err = fmt.Errorf("stage %s: unknown kind %d", st.ID, st.Kind)
 	}
@@ -304,25 +367,13 @@ func (r *Runner) Images() (*data.Prepared, error) {
 		if c.Dataset == "fmnist" && c.Dir == "" {
 			c.Dir = data.FashionMNISTDir
 		}
-		p, err := data.Load(c, filepath.Join(r.Root, CacheDir(r.Scale), "stats.json"))
+		p, err := data.Load(c, filepath.Join(r.Root, scales.CacheDir(r.Scale), "stats.json"))
 		if err != nil {
 			return nil, err
 		}
 		r.images = p
 	}
 	return r.images, nil
-}
-
-// Monkey returns the scale's (virtual) recording and the simulated neurons.
-func (r *Runner) Monkey() (*neural.Dataset, []v1sim.Neuron, error) {
-	if r.monkey == nil {
-		d, n, err := VirtualMonkey(r.Root, r.Scale)
-		if err != nil {
-			return nil, nil, err
-		}
-		r.monkey, r.neurons = d, n
-	}
-	return r.monkey, r.neurons, nil
 }
 
 // LoadModel reads the trained model of a stage.

@@ -6,6 +6,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/eval"
+	"github.com/robustvision/cotrain/pkg/record"
 )
 
 // The Evaluation and Robustness stages: Section 3 of the paper (pkg/eval), over the cache.
@@ -32,7 +33,7 @@ func (st Stage) evaluatedRun() eval.Run {
 }
 
 // evaluationStage evaluates its trained run (st.Deps[0]) and writes clean.json and accuracies.csv.
-func (r *Runner) evaluationStage(st Stage, rec *StageRecord) error {
+func (r *Runner) evaluationStage(st Stage, rec *record.Stage) error {
 	clean, accs, err := r.evaluate3(st)
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func (r *Runner) EvaluateRun(run string) (*eval.Clean, []eval.Accuracy, error) {
 }
 
 // robustnessStage gathers every evaluation into robustness.json and accuracies.csv (eval.Analysis).
-func (r *Runner) robustnessStage(st Stage, rec *StageRecord) error {
+func (r *Runner) robustnessStage(st Stage, rec *record.Stage) error {
 	status, err := r.Status()
 	if err != nil {
 		return err

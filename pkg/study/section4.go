@@ -6,6 +6,7 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/analysis"
 	"github.com/robustvision/cotrain/pkg/recon"
+	"github.com/robustvision/cotrain/pkg/record"
 )
 
 // The Analysis stage: Section 4 of the paper (pkg/analysis), over the cache.
@@ -15,7 +16,7 @@ var ReconModels = []string{Baseline, Oracle, MTLMonkey, MTLShuffled}
 
 // analysisStage runs Section 4 on the natural photographs (fetched from their Debian package if needed) and the
 // first seed of each of ReconModels.
-func (r *Runner) analysisStage(st Stage, rec *StageRecord) error {
+func (r *Runner) analysisStage(st Stage, rec *record.Stage) error {
 	s := r.Scale
 	photos, err := Photos(r.Root)
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"sort"
 
 	"github.com/robustvision/cotrain/pkg/jobs"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/train"
+	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
 // The models of Table 1, and the two that the simulator adds.
@@ -37,11 +39,12 @@ const (
 	Evaluation             // a classifier on the clean and corrupted test sets (Section 3)
 	Robustness             // Section 3's analysis of every evaluation
 	Analysis               // Section 4's reconstructions, spectral controls and saliency ratios
+	Recording              // the virtual monkey's V1 recording (Section 2's neural data, SIMULATED)
 )
 
 // kindNames name the kinds in stage.json (and in the keys, which must not change).
 var kindNames = [...]string{Training: "training", Targets: "targets", Evaluation: "eval", Robustness: "robustness",
-	Analysis: "analysis"}
+	Analysis: "analysis", Recording: "v1sim"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -69,7 +72,7 @@ func (st Stage) label() string {
 const stageVersion = "1"
 
 // Stages returns the scale's study in dependency order: every stage after the stages it needs.
-func Stages(s Scale) []Stage {
+func Stages(s scales.Scale) []Stage {
 	var out []Stage
 	add := func(st Stage) { out = append(out, st) }
 	first := s.Seeds[0]
@@ -79,23 +82,25 @@ func Stages(s Scale) []Stage {
 		return Stage{ID: seedDir(model, seed), Kind: Training, Model: model, Seed: seed, Ratio: ratio, Deps: deps}
 	}
 	none := train.Ratio{}
-	add(training(Predictor, first, none))
+	// The virtual monkey: every stage that reads the recording (to train on it, or to score a readout on it) needs it.
+	add(Stage{ID: V1Stage, Kind: Recording, Seed: V1Seed})
+	add(training(Predictor, first, none, V1Stage))
 	for _, seed := range s.Seeds {
 		add(training(Baseline, seed, none))
 		add(training(OracleStage1, seed, none))
 		add(training(Oracle, seed, none, seedDir(OracleStage1, seed)))
 	}
-	add(training(OracleReadout, first, none, seedDir(OracleStage1, first)))
+	add(training(OracleReadout, first, none, seedDir(OracleStage1, first), V1Stage))
 	add(Stage{ID: "targets/monkey", Kind: Targets, Deps: []string{seedDir(Predictor, first)}})
 	add(Stage{ID: "targets/oracle", Kind: Targets, Deps: []string{seedDir(OracleReadout, first)}})
-	add(Stage{ID: "targets/noisefree", Kind: Targets})
+	add(Stage{ID: "targets/noisefree", Kind: Targets, Deps: []string{V1Stage}})
 	one := train.Ratio{Neural: 1, Classification: 1}
 	for _, seed := range s.Seeds {
-		add(training(MTLMonkey, seed, one, "targets/monkey"))
-		add(training(MTLOracle, seed, one, "targets/oracle"))
-		add(training(MTLShuffled, seed, one, "targets/monkey"))
-		add(training(MTLRecorded, seed, one))
-		add(training(MTLNoiseFree, seed, one, "targets/noisefree"))
+		add(training(MTLMonkey, seed, one, "targets/monkey", V1Stage))
+		add(training(MTLOracle, seed, one, "targets/oracle", V1Stage))
+		add(training(MTLShuffled, seed, one, "targets/monkey", V1Stage))
+		add(training(MTLRecorded, seed, one, V1Stage))
+		add(training(MTLNoiseFree, seed, one, "targets/noisefree", V1Stage))
 	}
 	for _, model := range []string{MTLMonkey, MTLShuffled} {
 		for _, r := range s.SweepRatios {
@@ -104,7 +109,7 @@ func Stages(s Scale) []Stage {
 			}
 			for _, seed := range s.SweepSeeds {
 				add(Stage{ID: fmt.Sprintf("%s/ratio%s/seed%d", model, r, seed), Kind: Training, Model: model, Seed: seed,
-					Ratio: r, Deps: []string{"targets/monkey"}, Sweep: true})
+					Ratio: r, Deps: []string{"targets/monkey", V1Stage}, Sweep: true})
 			}
 		}
 	}
@@ -130,7 +135,7 @@ func Stages(s Scale) []Stage {
 
 // Key identifies what a stage's outputs depend on: the scale's settings for it, its own definition and the keys of
 // the stages it reads. A cached output whose recorded key differs is stale.
-func (st Stage) Key(s Scale, deps map[string]string) string {
+func (st Stage) Key(s scales.Scale, deps map[string]string) string {
 	h := sha256.New()
 	// The settings this stage's outputs depend on, and no others: adding seeds or changing the analysis does not
 	// make the trainings stale. The stage's own text keeps the layout it has always had (legacyStage), so that
@@ -161,6 +166,8 @@ func (st Stage) Key(s Scale, deps map[string]string) string {
 		fmt.Fprintf(h, "recon v2 %d %d %v %q\n", s.ReconSteps, s.ReconImages, s.ReconNorms, s.SaliencyMaps+fmt.Sprint(s.SaliencyLogDensity))
 	case st.Kind == Evaluation || st.Kind == Robustness:
 		fmt.Fprintf(h, "eval %d %s\n", s.EvalPerClass, s.CorruptionPreset)
+	case st.Kind == Recording:
+		fmt.Fprintf(h, "population %+v\n", v1sim.DefaultPopulation)
 	}
 	keys := append([]string(nil), st.Deps...)
 	sort.Strings(keys)

@@ -5,12 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/record"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/train"
 )
 
@@ -26,7 +29,7 @@ func TestSmokeStudy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Runner{Root: root, Scale: Smoke, Backend: b, Log: os.Stderr}
+	r := &Runner{Root: root, Scale: scales.Smoke, Backend: b, Log: os.Stderr}
 	if err := r.Reproduce(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +37,7 @@ func TestSmokeStudy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	records := map[string]*StageRecord{}
+	records := map[string]*record.Stage{}
 	for _, s := range status {
 		if s.State != Done {
 			t.Errorf("stage %s is %s after reproduce", s.ID, s.State)
@@ -46,18 +49,61 @@ func TestSmokeStudy(t *testing.T) {
 	checkOracleFrozen(t, r)
 	checkAnalyses(t, r)
 	// A second run finds everything done.
-	before, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), stageFile))
+	before, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), record.FileName))
 	if err := r.Reproduce(nil); err != nil {
 		t.Fatal(err)
 	}
-	after, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), stageFile))
+	after, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), record.FileName))
 	if !before.ModTime().Equal(after.ModTime()) {
 		t.Error("a second reproduce re-ran a finished stage")
+	}
+	checkDamagedCheckpointRetrained(t, r)
+}
+
+// checkDamagedCheckpointRetrained: an emptied model.ckpt makes its stage stale (status names the file); reproduce
+// retrains it, to the same weights, and the evaluation made from it (whose input's files, with their provenance,
+// changed) runs again.
+func checkDamagedCheckpointRetrained(t *testing.T, r *Runner) {
+	t.Helper()
+	const run, eval = "baseline/seed1", "eval/baseline/seed1"
+	m, err := r.LoadModel(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := m.Weights()
+	os.Truncate(filepath.Join(r.Dir(run), "model.ckpt"), 0)
+	status, err := r.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range status {
+		if s.ID == run && (s.State != Stale || !strings.Contains(s.Problem, "model.ckpt")) {
+			t.Errorf("an emptied model.ckpt: %s (%s)", s.State, s.Problem)
+		}
+	}
+	if err := r.Reproduce([]string{eval}); err != nil {
+		t.Fatal(err)
+	}
+	m, err = r.LoadModel(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := m.Weights()
+	for path, v := range first {
+		if v.DType() == dtypes.Float32 && !slices.Equal(tensors.MustCopyFlatData[float32](v), tensors.MustCopyFlatData[float32](again[path])) {
+			t.Errorf("the retrained %s differs from the first training in %s", run, path)
+		}
+	}
+	status, _ = r.Status()
+	for _, s := range status {
+		if (s.ID == run || s.ID == eval) && s.State != Done {
+			t.Errorf("after the retraining, %s is %s (%s)", s.ID, s.State, s.Problem)
+		}
 	}
 }
 
 // checkLearned: each classifier beats chance (one-sided binomial test at 1 %), the predictor's FEVe is positive.
-func checkLearned(t *testing.T, r *Runner, records map[string]*StageRecord) {
+func checkLearned(t *testing.T, r *Runner, records map[string]*record.Stage) {
 	t.Helper()
 	p, err := r.Images()
 	if err != nil {
@@ -129,7 +175,7 @@ func checkAnalyses(t *testing.T, r *Runner) {
 		t.Errorf("the Baseline's own score is %v, want 100", b.Mean)
 	}
 	for _, cond := range []string{MTLMonkey, MTLShuffled} {
-		if res.Regression[cond] == nil || len(res.Sweep[cond]) != 1+len(Smoke.SweepRatios) {
+		if res.Regression[cond] == nil || len(res.Sweep[cond]) != 1+len(scales.Smoke.SweepRatios) {
 			t.Errorf("%s: regression %v over %d runs (%s)", cond, res.Regression[cond], len(res.Sweep[cond]), res.RegressionNote[cond])
 		}
 	}
@@ -174,7 +220,7 @@ func checkAnalyses(t *testing.T, r *Runner) {
 
 // Keys change with the settings and propagate to dependent stages; Select adds what a stage needs.
 func TestStagesKeysAndSelect(t *testing.T) {
-	stages := Stages(Mini)
+	stages := Stages(scales.Mini)
 	ids := map[string]bool{}
 	for _, st := range stages {
 		if ids[st.ID] {
@@ -187,28 +233,28 @@ func TestStagesKeysAndSelect(t *testing.T) {
 		}
 		ids[st.ID] = true
 	}
-	// Mini: 8 models × 3 seeds (+ Oracle stage 1), one predictor and one Oracle readout, 3 targets, the sweep
-	// (11 ratios besides 1:1 × 2 conditions, one seed), the Section 4 analysis, an evaluation of every classifier
-	// (Baseline and Oracle, 5 MTL models, the sweep) and the robustness analysis.
-	want := 1 + 3*3 + 1 + 3 + 5*3 + 11*2 + 1 + (2*3 + 5*3 + 11*2) + 1
+	// Mini: the recording, 8 models × 3 seeds (+ Oracle stage 1), one predictor and one Oracle readout, 3 targets,
+	// the sweep (11 ratios besides 1:1 × 2 conditions, one seed), the Section 4 analysis, an evaluation of every
+	// classifier (Baseline and Oracle, 5 MTL models, the sweep) and the robustness analysis.
+	want := 1 + 1 + 3*3 + 1 + 3 + 5*3 + 11*2 + 1 + (2*3 + 5*3 + 11*2) + 1
 	if len(stages) != want {
 		t.Errorf("%d mini stages, want %d", len(stages), want)
 	}
-	keys := func(s Scale) map[string]string {
+	keys := func(s scales.Scale) map[string]string {
 		k := map[string]string{}
 		for _, st := range Stages(s) {
 			k[st.ID] = st.Key(s, k)
 		}
 		return k
 	}
-	a := keys(Smoke)
-	other := Smoke
+	a := keys(scales.Smoke)
+	other := scales.Smoke
 	other.PredictorEpochs++
 	b := keys(other)
 	if a["predictor/seed1"] == b["predictor/seed1"] || a["mtl-monkey/seed1"] == b["mtl-monkey/seed1"] {
 		t.Error("changing the predictor's epochs does not make the predictor and its dependants stale")
 	}
-	sel, err := Select(Stages(Smoke), []string{"mtl-monkey/seed1"})
+	sel, err := Select(Stages(scales.Smoke), []string{"mtl-monkey/seed1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,10 +262,10 @@ func TestStagesKeysAndSelect(t *testing.T) {
 	for _, st := range sel {
 		got = append(got, st.ID)
 	}
-	if !slices.Equal(got, []string{"predictor/seed1", "targets/monkey", "mtl-monkey/seed1"}) {
+	if !slices.Equal(got, []string{V1Stage, "predictor/seed1", "targets/monkey", "mtl-monkey/seed1"}) {
 		t.Errorf("Select(mtl-monkey/seed1) = %v", got)
 	}
-	if _, err := Select(Stages(Smoke), []string{"nonsense"}); err == nil {
+	if _, err := Select(Stages(scales.Smoke), []string{"nonsense"}); err == nil {
 		t.Error("an unknown stage was accepted")
 	}
 }

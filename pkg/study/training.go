@@ -7,6 +7,7 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/neural"
+	"github.com/robustvision/cotrain/pkg/record"
 	"github.com/robustvision/cotrain/pkg/train"
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
@@ -49,7 +50,7 @@ func (r *Runner) TrainConfig(st Stage) (train.Config, error) {
 }
 
 // trainStage trains the stage's model (resuming an interrupted run) and records its test accuracy and FEVe.
-func (r *Runner) trainStage(st Stage, rec *StageRecord) error {
+func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 	cfg, err := r.TrainConfig(st)
 	if err != nil {
 		return err
@@ -89,7 +90,11 @@ func (r *Runner) trainData(st Stage) (train.Data, error) {
 		if err != nil {
 			return d, err
 		}
-		if d, err = train.NeuralData(monkey, 0.1, st.Seed); err != nil {
+		p, err := r.Images()
+		if err != nil {
+			return d, err
+		}
+		if d, err = train.NeuralData(monkey, 0.1, st.Seed, &p.Stats); err != nil {
 			return d, err
 		}
 	case MTLRecorded:
@@ -123,7 +128,7 @@ func (r *Runner) trainData(st Stage) (train.Data, error) {
 // evaluate records a trained model's clean test accuracy and, for a model with a readout, its FEVe on the
 // recording's held-out test repeats (train.Model.Scores). Section 3's evaluation (bootstrap, corruptions) is a
 // later stage.
-func (r *Runner) evaluate(m *train.Model, rec *StageRecord) error {
+func (r *Runner) evaluate(m *train.Model, rec *record.Stage) error {
 	var test *data.Set
 	if m.Info.Objective != train.NeuralPrediction {
 		p, err := r.Images()
@@ -149,7 +154,7 @@ func (r *Runner) evaluate(m *train.Model, rec *StageRecord) error {
 
 // targets computes MTL targets on the classification training images: a model's predictions, or the simulator's
 // noise-free responses.
-func (r *Runner) targets(st Stage, rec *StageRecord) error {
+func (r *Runner) targets(st Stage, rec *record.Stage) error {
 	p, err := r.Images()
 	if err != nil {
 		return err
@@ -158,7 +163,7 @@ func (r *Runner) targets(st Stage, rec *StageRecord) error {
 	var values []float32
 	var neurons int
 	switch {
-	case len(st.Deps) == 0: // the simulator's own (targets/noisefree)
+	case st.Deps[0] == V1Stage: // the simulator's own (targets/noisefree)
 		monkey, pop, err := r.Monkey()
 		if err != nil {
 			return err

@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"gonum.org/v1/gonum/stat"
@@ -60,11 +62,45 @@ func LoadModel(b backends.Backend, file string) (*Model, error) {
 	if err := info.Model.Validate(); err != nil {
 		return nil, fmt.Errorf("model %s: %w", file, err)
 	}
+	if err := checkShapes(b, info, s); err != nil {
+		return nil, fmt.Errorf("model %s: %w", file, err)
+	}
 	ctx := context.New().Checked(false)
 	if err := s.Restore(ctx, nil); err != nil {
 		return nil, fmt.Errorf("model %s: %w", file, err)
 	}
 	return &Model{Info: info, backend: b, ctx: ctx, execs: newExecCache(b, ctx)}, nil
+}
+
+// checkShapes builds the model's graphs (nothing is compiled or run) and checks that the snapshot holds every
+// variable they declare, with the declared dtype and shape.
+func checkShapes(b backends.Backend, info ModelInfo, s Snapshot) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the model description %+v does not build: %v", info.Model, p)
+		}
+	}()
+	ctx := context.New().Checked(false)
+	g := NewGraph(b, "shapes")
+	x := Parameter(g, "x", shapes.Make(dtypes.Float32, 1, info.Model.InputSize, info.Model.InputSize, 1))
+	ctx.SetTraining(g, false)
+	if info.Objective != NeuralPrediction {
+		models.Classifier(ctx, info.Model, x)
+	}
+	if info.Neurons > 0 {
+		models.Responses(ctx.Reuse().Checked(false), info.Model, x, info.Neurons, nil)
+	}
+	for v := range ctx.IterVariables() {
+		path := v.ScopeAndName()
+		t, ok := s[path]
+		switch {
+		case !ok:
+			return fmt.Errorf("variable %s (%s) is missing", path, v.Shape())
+		case !t.Shape().Equal(v.Shape()):
+			return fmt.Errorf("variable %s has shape %s, the model %s", path, t.Shape(), v.Shape())
+		}
+	}
+	return nil
 }
 
 // Weights returns a copy of the model's variables (to initialise another run from, e.g. the Oracle's second stage).
@@ -254,9 +290,9 @@ func (m *Model) FEVe(d *neural.Dataset) ([]float64, error) {
 }
 
 // Scores are a trained model's held-out results, by name: "test_acc" and "chance" on test, for a model that
-// classifies (test may be nil otherwise), and, for a model whose readout covers monkey's neurons, "feve" (the mean
-// over all neurons) and "feve_reliable" (over neurons with FEV > 0.15, the paper's measure; absent if there are
-// none). monkey may be nil.
+// classifies (test may be nil otherwise), and, for a model whose readout covers monkey's neurons, "feve_reliable"
+// (the mean FEVe over neurons with FEV > 0.15, the paper's measure; absent if there are none); neurons whose FEVe is
+// undefined are left out and counted in "feve_skipped_neurons". monkey may be nil.
 func (m *Model) Scores(test *data.Set, monkey *neural.Dataset) (map[string]float64, error) {
 	scores := map[string]float64{}
 	if m.Info.Objective != NeuralPrediction {
@@ -276,11 +312,13 @@ func (m *Model) Scores(test *data.Set, monkey *neural.Dataset) (map[string]float
 	if err != nil {
 		return nil, err
 	}
-	all, reliable, err := monkey.MeanFEVe(feve)
+	reliable, skipped, err := monkey.MeanFEVe(feve)
 	if err != nil {
 		return nil, err
 	}
-	scores["feve"] = all
+	if skipped > 0 {
+		scores["feve_skipped_neurons"] = float64(skipped)
+	}
 	if !math.IsNaN(reliable) {
 		scores["feve_reliable"] = reliable
 	}

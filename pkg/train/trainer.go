@@ -163,6 +163,23 @@ type Options struct {
 // ErrInterrupted is returned when Options.Interrupt stopped a run.
 var ErrInterrupted = errors.New("training interrupted")
 
+// ErrDiverged is wrapped by Train when the loss becomes NaN or infinite: training stops, and the last checkpoint
+// (of the last epoch that finished with a finite loss) is left in place.
+var ErrDiverged = errors.New("training diverged")
+
+// checkLoss stops the run at the first non-finite loss.
+func (t *trainer) checkLoss(epoch, step int, loss float64) error {
+	if !math.IsNaN(loss) && !math.IsInf(loss, 0) {
+		return nil
+	}
+	where := "nothing was saved"
+	if t.opt.Dir != "" && t.state.Epoch > 0 {
+		where = fmt.Sprintf("%s holds epoch %d", t.checkpointFile("last.ckpt"), t.state.Epoch)
+	}
+	return fmt.Errorf("%w: the loss is %v at epoch %d, step %d (try a lower learning rate; %s)", ErrDiverged, loss,
+		epoch, step, where)
+}
+
 // EpochMetrics is one line of metrics.csv.
 type EpochMetrics struct {
 	Epoch       int     `json:"epoch"`
@@ -284,15 +301,23 @@ func (t *trainer) resume() (bool, error) {
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
+	var best Snapshot
+	if err == nil {
+		best, err = ReadCheckpoint(t.checkpointFile("best.ckpt"), nil)
+	}
 	if err != nil {
-		return false, err
+		// A damaged checkpoint cannot be resumed from: set it aside (for inspection) and start the run afresh.
+		for _, f := range []string{"last.ckpt", "best.ckpt"} {
+			os.Rename(t.checkpointFile(f), t.checkpointFile(f+".damaged"))
+		}
+		if t.opt.Progress != nil {
+			fmt.Fprintf(t.opt.Progress, "cannot resume (%v): the checkpoints are set aside as *.damaged and the run "+
+				"starts afresh\n", err)
+		}
+		return false, nil
 	}
 	if st.Fingerprint != t.state.Fingerprint {
 		return false, fmt.Errorf("%s belongs to another configuration; remove %s to start afresh", file, t.opt.Dir)
-	}
-	best, err := ReadCheckpoint(t.checkpointFile("best.ckpt"), nil)
-	if err != nil {
-		return false, fmt.Errorf("resuming from %s: %w", file, err)
 	}
 	if err := snap.Restore(t.ctx, nil); err != nil {
 		return false, fmt.Errorf("resuming from %s: %w", file, err)
@@ -595,6 +620,9 @@ func (t *trainer) epoch(epoch int, bar *progress) (EpochMetrics, error) {
 		if err != nil {
 			return m, err
 		}
+		if err := t.checkLoss(epoch, batch.Index+1, r.loss); err != nil {
+			return m, err
+		}
 		sum.loss, sum.ce, sum.correct = sum.loss+r.loss, sum.ce+r.ce, sum.correct+r.correct
 		sum.consistency += r.consistency
 		sum.mse += float64(r.neuralBatches) * r.mse
@@ -716,7 +744,11 @@ func (t *trainer) neuralEpoch(epoch int, bar *progress, start time.Time) (EpochM
 		if err != nil {
 			return m, err
 		}
-		sum += scalarOf(out[0])
+		loss := scalarOf(out[0])
+		if err := t.checkLoss(epoch, step, loss); err != nil {
+			return m, err
+		}
+		sum += loss
 		poisson += scalarOf(out[1]) / float64(len(trials)*len(rs.Sessions[s].Neurons))
 		m.Images += len(trials)
 		bar.step(step, fmt.Sprintf("poisson %.4f lr %.2g", poisson/float64(step), t.state.Plateau.LR))

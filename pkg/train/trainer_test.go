@@ -1,7 +1,11 @@
 package train_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -202,4 +206,156 @@ func TestCheckpointFiles(t *testing.T) {
 	if _, err := ReadCheckpoint(bad, nil); err == nil || !strings.Contains(err.Error(), "bad.ckpt") {
 		t.Errorf("bad checkpoint: %v", err)
 	}
+}
+
+// Damaged and hostile checkpoints are errors that name the file: a flipped byte anywhere (the checksum), NaN
+// weights, a dtype no checkpoint holds, a zero-byte or truncated file, weights of the wrong shape for the model.
+func TestDamagedCheckpoints(t *testing.T) {
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tiny(t)
+	dir := t.TempDir()
+	m, _, err := Train(b, Defaults(Classification, tinyModel, 1, 1), Data{Images: p}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "model.ckpt")
+	if err := m.Save(file); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(file)
+	if _, err := LoadModel(b, file); err != nil {
+		t.Fatalf("a good model: %v", err)
+	}
+	write := func(data []byte) string {
+		f := filepath.Join(dir, "bad.ckpt")
+		os.WriteFile(f, data, 0o644)
+		return f
+	}
+	for _, at := range []int{30, len(good) / 2, len(good) - 1} { // header, weights, last byte
+		flipped := bytes.Clone(good)
+		flipped[at] ^= 0x10
+		if _, err := LoadModel(b, write(flipped)); err == nil || !strings.Contains(err.Error(), "bad.ckpt") {
+			t.Errorf("a byte flipped at %d of %d: %v", at, len(good), err)
+		}
+	}
+	for name, data := range map[string][]byte{"zero bytes": {}, "truncated": good[:len(good)/3]} {
+		if _, err := LoadModel(b, write(data)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// Well-formed files with bad content.
+	s, err := m.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kernel string
+	for _, path := range s.Paths() {
+		if strings.HasSuffix(path, "kernel") {
+			kernel = path
+			break
+		}
+	}
+	nan := Snapshot{}
+	for k, v := range s {
+		nan[k] = v
+	}
+	vals := tensors.MustCopyFlatData[float32](s[kernel])
+	vals[0] = float32(math.NaN())
+	nan[kernel] = tensors.FromFlatDataAndDimensions(vals, s[kernel].Shape().Dimensions...)
+	f := filepath.Join(dir, "nan.ckpt")
+	if err := WriteCheckpoint(f, nan, m.Info); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadModel(b, f); err == nil || !strings.Contains(err.Error(), "non-finite") {
+		t.Errorf("NaN weights: %v", err)
+	}
+	wrong := Snapshot{}
+	for k, v := range s {
+		wrong[k] = v
+	}
+	wrong[kernel] = tensors.FromValue([]float32{1, 2})
+	if err := WriteCheckpoint(f, wrong, m.Info); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadModel(b, f); err == nil || !strings.Contains(err.Error(), kernel) {
+		t.Errorf("a kernel of the wrong shape: %v", err)
+	}
+	odd := Snapshot{"/x": tensors.FromValue([]complex64{1})}
+	if err := WriteCheckpoint(f, odd, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadCheckpoint(f, nil); err == nil || !strings.Contains(err.Error(), "dtype") {
+		t.Errorf("a complex64 variable: %v", err)
+	}
+}
+
+// A learning rate that makes the loss overflow stops training with ErrDiverged, keeping the last checkpoint; a
+// damaged last.ckpt is set aside and the run starts afresh.
+func TestDivergenceAndDamagedResume(t *testing.T) {
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tiny(t)
+	cfg := Defaults(Classification, tinyModel, 3, 1)
+	cfg.Batch, cfg.SGD.LearningRate = 16, 1e12
+	dir := t.TempDir()
+	if _, _, err := Train(b, cfg, Data{Images: p}, Options{Dir: dir}); !errors.Is(err, ErrDiverged) {
+		t.Fatalf("lr 1e12: %v, want ErrDiverged", err)
+	}
+	cfg.SGD.LearningRate, cfg.MaxEpochs = 0.01, 1
+	dir = t.TempDir()
+	if _, _, err := Train(b, cfg, Data{Images: p}, Options{Dir: dir, Interrupt: func(e, s int) bool { return e == 1 && s == 2 }}); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupt: %v", err)
+	}
+	// The interrupted run wrote no checkpoint of a finished epoch yet: make one up, damaged.
+	os.WriteFile(filepath.Join(dir, "last.ckpt"), []byte("cotrain-checkpoint-v2\ngarbage"), 0o644)
+	var log bytes.Buffer
+	if _, _, err := Train(b, cfg, Data{Images: p}, Options{Dir: dir, Progress: &log}); err != nil {
+		t.Fatalf("resuming past a damaged last.ckpt: %v", err)
+	}
+	if !strings.Contains(log.String(), "damaged") {
+		t.Errorf("no word of the damaged checkpoint: %s", log.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "last.ckpt.damaged")); err != nil {
+		t.Errorf("the damaged checkpoint was not set aside: %v", err)
+	}
+}
+
+// FuzzDecodeCheckpoint: no input makes the checkpoint reader panic, whether or not its checksum matches (the fuzzer
+// also gets each input wrapped in a valid header, so that the payload decoder is exercised); what it accepts holds
+// finite values.
+func FuzzDecodeCheckpoint(f *testing.F) {
+	dir := f.TempDir()
+	file := filepath.Join(dir, "x.ckpt")
+	s := Snapshot{"/a/w": tensors.FromValue([]float32{1, 2, 3}), "/n": tensors.FromValue([]int64{7})}
+	if err := WriteCheckpoint(file, s, map[string]int{"epoch": 1}); err != nil {
+		f.Fatal(err)
+	}
+	good, _ := os.ReadFile(file)
+	f.Add(good)
+	f.Add(good[bytes.IndexByte(good[22:], '\n')+23:]) // the payload alone
+	f.Add([]byte("cotrain-checkpoint-v1"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sum := sha256.Sum256(b)
+		wrapped := append([]byte("cotrain-checkpoint-v2\n"+hex.EncodeToString(sum[:])+"\n"), b...)
+		for _, in := range [][]byte{b, wrapped} {
+			snap, _, err := DecodeCheckpoint(in)
+			if err != nil {
+				continue
+			}
+			for path, v := range snap {
+				if v.DType() == dtypes.Float32 {
+					for _, x := range tensors.MustCopyFlatData[float32](v) {
+						if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+							t.Fatalf("accepted %s with %v", path, x)
+						}
+					}
+				}
+			}
+		}
+	})
 }

@@ -55,7 +55,6 @@ func Simulate(photos []data.PhotoImage, proto Protocol, pop PopulationConfig, se
 	}
 	rng := newRNG(seed)
 	neurons := SamplePopulation(pop, proto.Neurons, rng)
-
 	// Stimuli: grey patches of the photographs at the protocol's resolution, test images first.
 	nImages := proto.TestImages + proto.TrainImages
 	sampler := data.PatchSampler{PhotoDegrees: data.PaperPatches.PhotoDegrees, TargetPPD: proto.PPD, Size: proto.ImageSize}
@@ -68,6 +67,35 @@ func Simulate(photos []data.PhotoImage, proto Protocol, pop PopulationConfig, se
 		}
 		copy(images[i*size*size:], patch)
 	}
+	return record(images, proto, pop, seed, rng, neurons)
+}
+
+// SimulateOn records the population on given stimuli: n grey images of the protocol's size (at least
+// TestImages + TrainImages of them), of which a seeded random choice is shown, the test images first. The result is a
+// function of (images, protocol, population, seed).
+func SimulateOn(images []uint8, n int, proto Protocol, pop PopulationConfig, seed uint64) (*neural.Dataset, []Neuron, error) {
+	if err := proto.Validate(); err != nil {
+		return nil, nil, err
+	}
+	size := proto.ImageSize
+	need := proto.TestImages + proto.TrainImages
+	if len(images) != n*size*size || n < need {
+		return nil, nil, fmt.Errorf("v1sim: %d stimuli of %d bytes for %d images of %d×%d (the protocol shows %d)", n,
+			len(images), n, size, size, need)
+	}
+	rng := newRNG(seed)
+	neurons := SamplePopulation(pop, proto.Neurons, rng)
+	chosen := make([]uint8, need*size*size)
+	for i, j := range rng.Perm(n)[:need] {
+		copy(chosen[i*size*size:(i+1)*size*size], images[j*size*size:(j+1)*size*size])
+	}
+	return record(chosen, proto, pop, seed, rng, neurons)
+}
+
+// record shows the stimuli (test images first) to the population and records every session.
+func record(images []uint8, proto Protocol, pop PopulationConfig, seed uint64, rng *rand.Rand, neurons []Neuron) (*neural.Dataset, []Neuron, error) {
+	nImages := proto.TestImages + proto.TrainImages
+	size := proto.ImageSize
 
 	// Noise-free responses (expected spike counts) of every neuron to every image.
 	all := make([]int, len(neurons))

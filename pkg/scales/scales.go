@@ -1,13 +1,10 @@
-// Package study holds the reproduction as data: the scales, and the study as stages over a resumable cache.
-//
-// The stages are the models of Table 1 (Section 2), their evaluation and the robustness analysis (Section 3), and
-// the reconstruction and saliency analysis (Section 4), each with the stages it needs, run in dependency order over
-// a cache that makes every stage resumable and recomputes exactly what is out of date. The analyses themselves live
-// in the packages of their sections (train, eval, analysis); study decides what runs and where its outputs go.
-package study
+// Package scales defines the sizes at which the study runs — smoke (tests and CI), mini (the embedded default,
+// committed) and paper (a GPU) — and where each keeps its cache.
+package scales
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -69,7 +66,8 @@ var (
 		Name: "smoke", Purpose: "tests and CI: the whole study in a few minutes on 2 cores",
 		Model:   models.VGGConfig{WidthDivisor: 32, InputSize: 32, InChannels: 3, NumClasses: 10},
 		Neurons: 32, Sessions: 1,
-		Data:   data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 40, ValPerClass: 10, TestPerClass: 50, Seed: 1},
+		Data: data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 40, ValPerClass: 10, TestPerClass: 50, Seed: 1,
+			HoldoutPerClass: 102},
 		Epochs: 8, PredictorEpochs: 24, OracleReadoutEpochs: 4,
 		Seeds: []uint64{1}, SweepSeeds: []uint64{1}, SweepRatios: []train.Ratio{{Neural: 1, Classification: 4}, {Neural: 1, Classification: 3}, {Neural: 1, Classification: 2}},
 		// Batch 16 gives 25 steps per epoch instead of 4 (VGG-19-BN from scratch needs steps: PyTorch 1.13 with the
@@ -87,7 +85,8 @@ var (
 		Name: "mini", Purpose: "the embedded default; its artifacts are committed",
 		Model:   models.VGGConfig{WidthDivisor: 16, InputSize: 32, InChannels: 3, NumClasses: 10},
 		Neurons: 458, Sessions: 32,
-		Data:   data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 200, ValPerClass: 50, TestPerClass: 20, Seed: 1},
+		Data: data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 200, ValPerClass: 50, TestPerClass: 20, Seed: 1,
+			HoldoutPerClass: 408},
 		Epochs: 5, PredictorEpochs: 2, OracleReadoutEpochs: 2,
 		Seeds: []uint64{1, 2, 3}, SweepSeeds: []uint64{1}, SweepRatios: train.Sweep, // the sweep: 24 runs, as calibrated
 		// Batch 32 (lr 0.025 by the linear scaling rule): 63 steps per epoch instead of 16, since VGG-19-BN from
@@ -105,7 +104,7 @@ var (
 		Name: "paper", Purpose: "what the paper did (needs a GPU)",
 		Model:   models.PaperVGG,
 		Neurons: 458, Sessions: 32,
-		Data:   data.Classification{Dataset: "fmnist", Size: 64},
+		Data:   data.Classification{Dataset: "fmnist", Size: 64, HoldoutPerClass: 2408},
 		Epochs: 400, PredictorEpochs: 150, OracleReadoutEpochs: 10,
 		Seeds: []uint64{1000, 2000, 3000, 4000, 5000}, SweepSeeds: []uint64{1000, 2000, 3000, 4000, 5000}, SweepRatios: train.Sweep,
 		ReconSteps: 8000, ReconImages: 70, ReconNorms: recon.PaperNorms,
@@ -119,8 +118,8 @@ var (
 // Scales lists the scales by name.
 var Scales = map[string]Scale{Smoke.Name: Smoke, Mini.Name: Mini, Paper.Name: Paper}
 
-// LookupScale returns the scale called name, or an error listing the valid names.
-func LookupScale(name string) (Scale, error) {
+// Lookup returns the scale called name, or an error listing the valid names.
+func Lookup(name string) (Scale, error) {
 	if s, ok := Scales[name]; ok {
 		return s, nil
 	}
@@ -130,4 +129,39 @@ func LookupScale(name string) (Scale, error) {
 	}
 	sort.Strings(names)
 	return Scale{}, fmt.Errorf("unknown scale %q: want one of %s", name, strings.Join(names, ", "))
+}
+
+// modulePath is this repository's Go module: its go.mod marks the repository root.
+const modulePath = "github.com/robustvision/cotrain"
+
+// FindRoot returns the repository root that the caches are relative to: $COTRAIN_ROOT if set, else the nearest
+// folder at or above dir (the working directory when empty) whose go.mod declares this module. Outside the
+// repository it is an error that says what to do.
+func FindRoot(dir string) (string, error) {
+	if env := os.Getenv("COTRAIN_ROOT"); env != "" {
+		if _, err := os.Stat(filepath.Join(env, "data", "photos.tsv")); err != nil {
+			return "", fmt.Errorf("COTRAIN_ROOT=%s: not this repository (no data/photos.tsv)", env)
+		}
+		return env, nil
+	}
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		dir = wd
+	}
+	start := dir
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil &&
+			strings.Contains(string(b), "module "+modulePath+"\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("%s is not inside the cotrain repository (no go.mod of %s above it): run cotrain "+
+				"inside the repository, or set COTRAIN_ROOT to it", start, modulePath)
+		}
+		dir = parent
+	}
 }

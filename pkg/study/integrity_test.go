@@ -1,0 +1,88 @@
+package study
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/record"
+	"github.com/robustvision/cotrain/pkg/scales"
+)
+
+// The cache cannot lie (the reliability issue's cases), on a scratch cache of the smoke scale's recording and the
+// noise-free targets made from it: a damaged file makes only its stage stale, with the file named, and a rerun that
+// writes the same files leaves what was made from them done; a recording of another seed written by `cotrain v1sim`
+// makes the recording and what was made from it stale; a damaged or implausible stage.json affects only its stage;
+// nothing to do takes no lock.
+func TestStatusCatchesDamage(t *testing.T) {
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	r := &Runner{Root: t.TempDir(), Scale: scales.Smoke, Backend: b, Log: &log}
+	const targets = "targets/noisefree"
+	if err := r.Reproduce([]string{targets}); err != nil {
+		t.Fatal(err)
+	}
+	state := func() map[string]StageStatus {
+		t.Helper()
+		status, err := r.Status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]StageStatus{}
+		for _, s := range status {
+			out[s.ID] = s
+		}
+		return out
+	}
+	if s := state(); s[V1Stage].State != Done || s[targets].State != Done {
+		t.Fatalf("after reproduce: %s %s", s[V1Stage].State, s[targets].State)
+	}
+	// A truncated file of the recording.
+	images := filepath.Join(r.Dir(V1Stage), "images.npy")
+	os.Truncate(images, 100)
+	s := state()
+	if s[V1Stage].State != Stale || !strings.Contains(s[V1Stage].Problem, "images.npy") || s[targets].State != Done {
+		t.Errorf("truncated images.npy: %s (%s), targets %s", s[V1Stage].State, s[V1Stage].Problem, s[targets].State)
+	}
+	// Reproduce re-simulates it, bit for bit, and the targets made from it are checked again and kept.
+	log.Reset()
+	if err := r.Reproduce([]string{targets}); err != nil {
+		t.Fatal(err)
+	}
+	if s := state(); s[V1Stage].State != Done || s[targets].State != Done || !strings.Contains(log.String(), "unchanged") {
+		t.Errorf("after the repair: %s %s; log:\n%s", s[V1Stage].State, s[targets].State, log.String())
+	}
+	// Nothing to do: no lock is taken (a read-only cache can be checked).
+	lock := filepath.Join(r.Root, scales.CacheDir(r.Scale), ".lock")
+	os.Remove(lock)
+	if err := r.Reproduce([]string{targets}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lock); err == nil {
+		t.Error("a reproduce with nothing to do took the lock")
+	}
+	// A recording of another seed (cotrain v1sim -seed 2): it and what was made from the previous one are stale.
+	if _, err := r.RecordV1(2, nil); err != nil {
+		t.Fatal(err)
+	}
+	s = state()
+	if s[V1Stage].State != Stale || s[targets].State != Stale || !strings.Contains(s[targets].Problem, V1Stage) {
+		t.Errorf("after v1sim -seed 2: %s (%s), targets %s (%s)", s[V1Stage].State, s[V1Stage].Problem,
+			s[targets].State, s[targets].Problem)
+	}
+	// A damaged stage.json, and an impossible result: only that stage is stale, and status still works.
+	recFile := filepath.Join(r.Dir(targets), record.FileName)
+	for _, content := range []string{`{"key": `, `{"key": "x", "results": {"test_acc": 7.5}}`} {
+		os.WriteFile(recFile, []byte(content), 0o644)
+		s = state()
+		if s[targets].State != Stale || !strings.Contains(s[targets].Problem, recFile) {
+			t.Errorf("stage.json %q: %s (%s)", content, s[targets].State, s[targets].Problem)
+		}
+	}
+}
