@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/robustvision/cotrain/pkg/models"
 )
 
 // randomGraph builds a random computation over inputs of shape dims: element-wise chains with implicit broadcasts
@@ -308,4 +311,56 @@ func TestExecutorPlan(t *testing.T) {
 		t.Errorf("plan:\n%s\nwant a segment for ArgMinMax", plan)
 	}
 	var _ backends.Backend = b
+}
+
+// The results do not depend on the number of threads: the gradients of a training step of the classifier and of
+// the readout (batch norm, convolutions, pooling, the Gaussian readout) are the same bits with GOMAXPROCS 1, 2 and 3
+// (a cluster job given one core computes what a two-core run does).
+func TestDeterministicAcrossThreads(t *testing.T) {
+	b := cpu(t)
+	cfg := models.VGGConfig{WidthDivisor: 16, InputSize: 32, InChannels: 3, NumClasses: 10}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const batch = 24
+	x := make([]float32, batch*32*32)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int32, batch)
+	for i := range labels {
+		labels[i] = int32(i % 10)
+	}
+	run := func(procs int) [][]float32 {
+		old := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(old)
+		ctx := context.New()
+		if err := ctx.SetRNGStateFromSeed(42); err != nil {
+			t.Fatal(err)
+		}
+		e := context.MustNewExec(b, ctx.Checked(false), func(ctx *context.Context, xs, ys *Node) []*Node {
+			ctx.SetTraining(xs.Graph(), true)
+			loss := models.CrossEntropy(models.Classifier(ctx, cfg, xs), ys)
+			loss = Add(loss, ReduceAllMean(models.Responses(ctx, cfg, xs, 7, nil)))
+			var vars []*Node
+			for v := range ctx.IterVariables() {
+				if v.Trainable {
+					vars = append(vars, v.ValueGraph(xs.Graph()))
+				}
+			}
+			return append([]*Node{loss}, Gradient(loss, vars...)...)
+		})
+		var res [][]float32
+		for _, o := range e.MustExec(tensors.FromFlatDataAndDimensions(x, batch, 32, 32, 1), tensors.FromValue(labels)) {
+			res = append(res, tensors.MustCopyFlatData[float32](o))
+		}
+		return res
+	}
+	one := run(1)
+	for _, procs := range []int{2, 3} {
+		other := run(procs)
+		for i := range one {
+			if !slices.EqualFunc(one[i], other[i], func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+				t.Errorf("GOMAXPROCS %d: output %d of %d differs from GOMAXPROCS 1", procs, i, len(one))
+			}
+		}
+	}
 }

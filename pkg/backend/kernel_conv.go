@@ -315,8 +315,10 @@ func gemm32(m, n, k int, a, b, c []float32) { parallelGemm(m, n, k, a, b, c, sge
 // gemm64 sets c = a × b for row-major a [m, k], b [k, n], c [m, n].
 func gemm64(m, n, k int, a, b, c []float64) { parallelGemm(m, n, k, a, b, c, dgemm) }
 
-// parallelGemm sets c = a × b (row-major a [m, k], b [k, n], c [m, n]) with one single-threaded gemm call per core,
-// each on a band of rows (or, for products with few rows, a band of columns).
+// parallelGemm sets c = a × b (row-major a [m, k], b [k, n], c [m, n]) in fixed blocks of gemmRows rows (or, for
+// few rows, gemmCols columns), the blocks spread over the cores. The blocks do not depend on the number of cores:
+// OpenBLAS computes an element of a block with a kernel chosen by the element's place in the block, so blocks cut
+// by the core count would change the results in their last bits with GOMAXPROCS (measured; TestDeterministicAcrossThreads).
 func parallelGemm[T float32 | float64](m, n, k int, a, b, c []T, gemm func(m, n, k int, a, b, c []T)) {
 	switch {
 	case m == 0 || n == 0:
@@ -324,42 +326,42 @@ func parallelGemm[T float32 | float64](m, n, k int, a, b, c []T, gemm func(m, n,
 	case k == 0:
 		clear(c[:m*n])
 		return
-	}
-	workers := runtime.GOMAXPROCS(0)
-	if workers == 1 || m*n*k < 1<<16 {
+	case m*n*k < 1<<16:
 		gemm(m, n, k, a, b, c)
 		return
 	}
-	var wg sync.WaitGroup
-	if m >= 8*workers {
-		for w := range workers {
-			lo, hi := m*w/workers, m*(w+1)/workers
-			wg.Go(func() { gemm(hi-lo, n, k, a[lo*k:hi*k], b, c[lo*n:hi*n]) })
-		}
-		wg.Wait()
+	const gemmRows, gemmCols = 64, 64
+	if m >= 2*gemmRows {
+		blocks := (m + gemmRows - 1) / gemmRows
+		parallelFor(blocks, 1, func(_, lo, hi int) {
+			for blk := lo; blk < hi; blk++ {
+				r0, r1 := blk*gemmRows, min(m, (blk+1)*gemmRows)
+				gemm(r1-r0, n, k, a[r0*k:r1*k], b, c[r0*n:r1*n])
+			}
+		})
 		return
 	}
-	// Few rows (the kernel-gradient convolutions): split the columns; each band is a strided view of b and c, so
-	// it goes through a contiguous copy.
-	if n < 2*workers {
+	// Few rows (the kernel-gradient convolutions): bands of columns; each band is a strided view of b and c, so it
+	// goes through a contiguous copy.
+	if n < 2*gemmCols {
 		gemm(m, n, k, a, b, c)
 		return
 	}
-	for w := range workers {
-		lo, hi := n*w/workers, n*(w+1)/workers
-		wg.Go(func() {
-			nb := hi - lo
+	bands := (n + gemmCols - 1) / gemmCols
+	parallelFor(bands, 1, func(_, lo, hi int) {
+		for band := lo; band < hi; band++ {
+			c0, c1 := band*gemmCols, min(n, (band+1)*gemmCols)
+			nb := c1 - c0
 			bb, cc := make([]T, k*nb), make([]T, m*nb)
 			for i := range k {
-				copy(bb[i*nb:(i+1)*nb], b[i*n+lo:i*n+hi])
+				copy(bb[i*nb:(i+1)*nb], b[i*n+c0:i*n+c1])
 			}
 			gemm(m, nb, k, a, bb, cc)
 			for i := range m {
-				copy(c[i*n+lo:i*n+hi], cc[i*nb:(i+1)*nb])
+				copy(c[i*n+c0:i*n+c1], cc[i*nb:(i+1)*nb])
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // transposeInto writes x (row-major with dimensions dims) into dst with its axes permuted: dst's axis i is x's axis
