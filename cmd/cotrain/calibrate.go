@@ -15,14 +15,14 @@ import (
 )
 
 func runCalibrate(args []string, stdout io.Writer) error {
-	fs := newFlagSet("calibrate", `Calibrate a scale's recipe by measurement: train one model of the study (the Baseline or the Monkey
-Predictor) under variants of the scale — learning rates × seeds, and optionally another width, number of images,
+	fs := newFlagSet("calibrate", `Calibrate a scale's recipe by measurement: train one model of the study (the Baseline, the Oracle's
+first stage or the Monkey Predictor) under variants of the scale — learning rates × seeds, and optionally another width, number of images,
 epochs or batch size — in a scratch cache, and print each run's validation curve and its held-out result (test
 accuracy; FEVe on the neurons with FEV > 0.15). Nothing in the scale's cache is touched.
 
 Example: cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2,3 -per-class 1000 -epochs 15`, stdout)
 	scaleName := fs.String("scale", scales.Mini.Name, "the scale whose recipe is varied")
-	model := fs.String("model", study.Baseline, "the model: "+study.Baseline+" or "+study.Predictor)
+	model := fs.String("model", study.Baseline, "the model: "+study.Baseline+", "+study.OracleStage1+" (the Oracle's corruption training) or "+study.Predictor)
 	lrs := fs.String("lr", "", "comma-separated learning rates (SGD for the Baseline, Adam for the predictor; default: the scale's)")
 	seeds := fs.String("seeds", "1", "comma-separated seeds")
 	perClass := fs.Int("per-class", 0, "training images per class (0: the scale's)")

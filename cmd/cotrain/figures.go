@@ -173,6 +173,15 @@ var figureJobs = []figureJob{
 			return figures.Table2(res).Markdown() + "\n" + figures.Table3(res).Markdown() + "\n" +
 				figures.RegressionTable(res).Markdown(), nil
 		}},
+	{name: "findings", file: "findings.md", what: "Findings: the paper's claims against this reproduction, with verdicts",
+		text: func(in *figureInputs) (string, error) {
+			res, err := in.section3()
+			if err != nil {
+				return "", err
+			}
+			a, _ := in.section4() // Section 4's rows are left out without the analysis
+			return figures.Findings(res, a).Markdown(), nil
+		}},
 	{name: "fig4", file: "fig4_toy.png", what: "Fig. 4: norm-constrained optima of a toy quadratic",
 		figure: func(*figureInputs) (figures.Figure, error) { return figures.Fig4(recon.Fig4Problem(), recon.Fig4Norms) }},
 	{name: "fig5", file: "fig5_reconstructions.png", what: "Fig. 5: reconstructions from conv3_1 under each norm",

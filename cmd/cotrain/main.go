@@ -39,6 +39,8 @@ func commands() []command {
 		{"train", "train one model of the study (resumable; progress bar, per-epoch metrics)", runTrain},
 		{"reproduce", "run the study's stages that are missing or out of date (dependency order, resumable)", runReproduce},
 		{"status", "show which stages of a scale's study are cached, stale, partial or missing", runStatus},
+		{"plan", "list a scale's stages with their waves, resources and estimated times", runPlan},
+		{"submit", "submit the stages to Slurm (sbatch, chained by dependencies) or write Kubernetes Indexed Jobs", runSubmit},
 		{"bench", "benchmark training, inference and reconstruction steps on a backend", runBench},
 		{"calibrate", "choose a scale's recipe by measurement: train a model under variants, print its curves", runCalibrate},
 		{"figures", "regenerate the figures from the cache into figures/", runFigures},

@@ -62,6 +62,8 @@ checkpoint). Stages run in dependency order; "cotrain status" shows where the st
 	salDir := fs.String("saliency", "", "folder of saliency maps (<photo id>.npy or .png) to use instead of the stand-in model in Section 4")
 	logDensity := fs.Bool("log-density", false, "with -saliency: the .npy maps hold log-densities (as DeepGaze writes them)")
 	jobs := fs.Int("jobs", 0, "independent stages run at once, each on its own backend (0: the number of cores on the CPU backend, 1 on a GPU)")
+	stage := fs.String("stage", "", "run exactly this stage (its inputs must be done; a cluster job's command, see cotrain submit)")
+	wait := fs.Bool("wait", false, "with -stage: wait for the inputs to be done instead of failing")
 	var only stringList
 	fs.Var(&only, "only", "run only stages whose IDs start with this (repeatable or comma-separated; their dependencies run too), e.g. baseline or mtl-monkey/seed1")
 	if err := parse(fs, args); err != nil {
@@ -89,6 +91,12 @@ checkpoint). Stages run in dependency order; "cotrain status" shows where the st
 			return usageError{fmt.Errorf("-saliency %s: want a folder of saliency maps", *salDir)}
 		}
 		r.Scale.SaliencyMaps, r.Scale.SaliencyLogDensity = *salDir, *logDensity
+	}
+	if *stage != "" {
+		if len(only) > 0 {
+			return usageError{fmt.Errorf("-stage and -only exclude each other")}
+		}
+		return r.RunStage(*stage, *wait)
 	}
 	if err := r.Reproduce(only); err != nil {
 		return err

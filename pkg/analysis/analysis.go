@@ -17,6 +17,7 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
+	"github.com/robustvision/cotrain/pkg/eval"
 	"github.com/robustvision/cotrain/pkg/neural"
 	"github.com/robustvision/cotrain/pkg/provenance"
 	"github.com/robustvision/cotrain/pkg/recon"
@@ -37,9 +38,15 @@ type Result struct {
 	Initial    [][][]float64 `json:"initial"`    // [model][image][norm]: at the projected random start
 	Ratio      [][][]float64 `json:"ratio"`      // [model][image][norm]: ϱ̄ of the reconstruction
 	Spectral   [][]float64   `json:"spectral"`   // [image][norm]: ϱ̄ of the spectral control (of SpectralOf's reconstruction)
-	RhoTarget  []float64     `json:"rho_target"`
+	RhoClean   []float64     `json:"rho_clean"`  // [image]: ϱ of the undistorted image, against which ϱ̄ is measured
+	Noise      [][][]float64 `json:"noise"`      // [model][image][norm]: high-frequency share of the reconstruction
+	// Paired comparisons of the model spectralOf with the others over images (stats.go for the keys), and why one
+	// could not be made.
+	Paired     map[string]eval.Interval `json:"paired"`
+	PairedNote map[string]string        `json:"paired_note,omitempty"`
 
 	Targets      [][]float64     `json:"-"` // [image] noisy target, model input units
+	Clean        [][]float64     `json:"-"` // [image] the undistorted image, model input units
 	Densities    [][]float64     `json:"-"` // [image] saliency density
 	Recons       [][][][]float64 `json:"-"` // [model][image][norm]
 	SpectralImgs [][][]float64   `json:"-"` // [image][norm]
@@ -117,8 +124,9 @@ type Model struct {
 	Config recon.Config
 }
 
-// Run reconstructs every image under every norm constraint from each model, makes the spectral controls of the model
-// named spectralOf, and computes every ϱ̄. logf, if not nil, reports progress.
+// Run reconstructs every (noisy) image under every norm constraint from each model, makes the spectral controls of
+// the model named spectralOf, and computes every ϱ̄ against the undistorted image (the paper: "the normalised norm
+// ratio of the reconstruction and the undistorted image"). logf, if not nil, reports progress.
 func Run(models []Model, im *Images, norms []float64, spectralOf string, logf func(string, ...any)) (*Result, error) {
 	if len(models) == 0 || len(im.Noisy) == 0 {
 		return nil, fmt.Errorf("analysis: %d models, %d images", len(models), len(im.Noisy))
@@ -130,10 +138,11 @@ func Run(models []Model, im *Images, norms []float64, spectralOf string, logf fu
 		res.Models = append(res.Models, mod.Name)
 		res.Optimizers = append(res.Optimizers, fmt.Sprintf("%s lr %g", mod.Config.Optimizer, mod.Config.LearningRate))
 		var problems []recon.Problem
-		res.Targets = nil
-		for _, img := range im.Noisy {
+		res.Targets, res.Clean = nil, nil
+		for i, img := range im.Noisy {
 			t := mod.Net.Normalise(img)
 			res.Targets = append(res.Targets, floats64(t))
+			res.Clean = append(res.Clean, floats64(mod.Net.Normalise(im.Clean[i])))
 			for _, n := range norms {
 				problems = append(problems, recon.Problem{Target: t, Norm: n})
 			}
@@ -146,25 +155,32 @@ func Run(models []Model, im *Images, norms []float64, spectralOf string, logf fu
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", mod.Name, err)
 		}
-		var loss, initial, ratio [][]float64
+		var loss, initial, ratio, noise [][]float64
 		var imgs [][][]float64
 		for i := range im.Noisy {
-			var l, in, ra []float64
+			var l, in, ra, no []float64
 			var ims [][]float64
 			mask := saliency.Map{H: size, W: size, Density: im.Densities[i]}.Mask(saliency.MaskFraction)
 			for j := range norms {
 				k := i*len(norms) + j
 				x := floats64(out.Images[k])
 				l, in = append(l, out.Loss[k]), append(in, out.Initial[k])
-				ra = append(ra, saliency.NormalisedRatio(x, res.Targets[i], mask))
+				ra = append(ra, saliency.NormalisedRatio(x, res.Clean[i], mask))
+				no = append(no, HighFrequencyShare(x, size, size))
 				ims = append(ims, x)
 			}
 			loss, initial, ratio, imgs = append(loss, l), append(initial, in), append(ratio, ra), append(imgs, ims)
+			noise = append(noise, no)
 		}
 		res.Loss, res.Initial, res.Ratio = append(res.Loss, loss), append(res.Initial, initial), append(res.Ratio, ratio)
+		res.Noise = append(res.Noise, noise)
 		res.Recons = append(res.Recons, imgs)
 	}
-	return res, res.spectralControls(spectralOf)
+	if err := res.spectralControls(spectralOf); err != nil {
+		return nil, err
+	}
+	res.compare(spectralOf)
+	return res, nil
 }
 
 // spectralControls adds the spectral controls of one model's reconstructions, and the targets' own ϱ.
@@ -175,7 +191,7 @@ func (a *Result) spectralControls(model string) error {
 	}
 	for i := range a.Photos {
 		mask := saliency.Map{H: a.Size, W: a.Size, Density: a.Densities[i]}.Mask(saliency.MaskFraction)
-		a.RhoTarget = append(a.RhoTarget, saliency.Rho(a.Targets[i], mask))
+		a.RhoClean = append(a.RhoClean, saliency.Rho(a.Clean[i], mask))
 		var ratios []float64
 		var ctls [][]float64
 		for j := range a.Norms {
@@ -184,7 +200,7 @@ func (a *Result) spectralControls(model string) error {
 				return err
 			}
 			ctls = append(ctls, ctl)
-			ratios = append(ratios, saliency.NormalisedRatio(ctl, a.Targets[i], mask))
+			ratios = append(ratios, saliency.NormalisedRatio(ctl, a.Clean[i], mask))
 		}
 		a.Spectral = append(a.Spectral, ratios)
 		a.SpectralImgs = append(a.SpectralImgs, ctls)
@@ -222,6 +238,7 @@ func (a *Result) MeanRatio(model, j int) float64 {
 const (
 	resultsFile = "results.json"
 	targetsFile = "targets.npy"
+	cleanFile   = "clean.npy"
 	densityFile = "saliency.npy"
 	reconsFile  = "reconstructions.npy"
 	controlFile = "spectral_controls.npy"
@@ -243,7 +260,7 @@ func (a *Result) Save(dir string) error {
 	for _, im := range a.SpectralImgs {
 		spectral = append(spectral, im...)
 	}
-	for name, rows := range map[string][][]float64{targetsFile: a.Targets, densityFile: a.Densities,
+	for name, rows := range map[string][][]float64{targetsFile: a.Targets, cleanFile: a.Clean, densityFile: a.Densities,
 		reconsFile: recons, controlFile: spectral} {
 		if err := neural.WriteResponsesNPY(filepath.Join(dir, name), len(rows), hw, flatten32(rows)); err != nil {
 			return err
@@ -275,6 +292,9 @@ func Load(dir string) (*Result, error) {
 	ni, nn, nm := len(a.Photos), len(a.Norms), len(a.Models)
 	var err error
 	if a.Targets, err = read(targetsFile, ni); err != nil {
+		return nil, err
+	}
+	if a.Clean, err = read(cleanFile, ni); err != nil {
 		return nil, err
 	}
 	if a.Densities, err = read(densityFile, ni); err != nil {

@@ -1,6 +1,8 @@
 package analysis
 
 import (
+	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,5 +38,37 @@ func TestUserSaliencyMaps(t *testing.T) {
 	}
 	if m.Source != saliency.StandIn {
 		t.Errorf("default source %q", m.Source)
+	}
+}
+
+// White noise has about 1 − π/16 of its power above a quarter of the sampling rate, a smooth ramp almost none; a
+// paired comparison finds a consistent difference and not a null one.
+func TestNoiseShareAndPairedComparison(t *testing.T) {
+	const n = 32
+	rng := rand.New(rand.NewPCG(1, 2))
+	var white, ramp []float64
+	for y := range n {
+		for x := range n {
+			white = append(white, rng.NormFloat64())
+			ramp = append(ramp, math.Sin(math.Pi*float64(x)/n)+math.Sin(math.Pi*float64(y)/n))
+		}
+	}
+	if s := HighFrequencyShare(white, n, n); math.Abs(s-(1-math.Pi/16)) > 0.05 {
+		t.Errorf("white noise: high-frequency share %.3f, want about %.3f", s, 1-math.Pi/16)
+	}
+	if s := HighFrequencyShare(ramp, n, n); s > 0.01 {
+		t.Errorf("smooth image: high-frequency share %.3f", s)
+	}
+	a, b, c := make([]float64, 40), make([]float64, 40), make([]float64, 40)
+	for i := range a {
+		a[i] = 0.5 + 0.1*rng.NormFloat64()
+		b[i] = a[i] - 0.2 + 0.02*rng.NormFloat64()
+		c[i] = a[i] + 0.05*rng.NormFloat64()
+	}
+	if iv, err := PairedOverImages(a, b, 1); err != nil || !iv.Excludes(0, 1) || math.Abs(iv.Estimate-0.2) > 0.02 {
+		t.Errorf("a consistent difference of 0.2: %+v, %v", iv, err)
+	}
+	if iv, err := PairedOverImages(a, c, 1); err != nil || iv.Excludes(0, 1) || iv.Excludes(0, -1) {
+		t.Errorf("no difference: %+v, %v", iv, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 type Explorer struct {
 	Models     []string
 	Target     []float64 // the noisy image, model input units
+	Clean      []float64 // the undistorted image (ϱ̄ is measured against it)
 	Density    []float64 // its saliency density
 	Size       int
 	spectralOf int
@@ -35,17 +36,18 @@ type View struct {
 }
 
 // NewExplorer prepares the reconstructions of target (model input units, Size×Size) from each model, and the
-// spectral control of the one named spectralOf. density is the target's saliency density (for ϱ̄).
-func NewExplorer(models []Model, target, density []float64, spectralOf string) (*Explorer, error) {
+// spectral control of the one named spectralOf. clean is the undistorted image and density its saliency density
+// (for ϱ̄).
+func NewExplorer(models []Model, target, clean, density []float64, spectralOf string) (*Explorer, error) {
 	if len(models) == 0 {
 		return nil, fmt.Errorf("explorer: no models")
 	}
 	size := models[0].Net.Info.Model.InputSize
-	if len(target) != size*size || len(density) != size*size {
-		return nil, fmt.Errorf("explorer: target of %d and density of %d pixels, the models take %d×%d",
-			len(target), len(density), size, size)
+	if len(target) != size*size || len(clean) != size*size || len(density) != size*size {
+		return nil, fmt.Errorf("explorer: target of %d, clean image of %d and density of %d pixels, the models take %d×%d",
+			len(target), len(clean), len(density), size, size)
 	}
-	e := &Explorer{Target: target, Density: density, Size: size, spectralOf: -1,
+	e := &Explorer{Target: target, Clean: clean, Density: density, Size: size, spectralOf: -1,
 		mask: saliency.Map{H: size, W: size, Density: density}.Mask(saliency.MaskFraction)}
 	for i, m := range models {
 		if m.Net.Info.Model.InputSize != size {
@@ -84,13 +86,13 @@ func (e *Explorer) At(norm float64, steps int) (*View, error) {
 		v.Images = append(v.Images, x)
 		v.Loss = append(v.Loss, out.Loss[0])
 		v.Achieved = append(v.Achieved, out.FinalNorm[0])
-		v.Ratio = append(v.Ratio, saliency.NormalisedRatio(x, e.Target, e.mask))
+		v.Ratio = append(v.Ratio, saliency.NormalisedRatio(x, e.Clean, e.mask))
 	}
 	ctl, err := recon.SpectralControl(v.Images[e.spectralOf], e.Target, e.Size, e.Size)
 	if err != nil {
 		return nil, err
 	}
-	v.Spectral, v.SpectralRatio = ctl, saliency.NormalisedRatio(ctl, e.Target, e.mask)
+	v.Spectral, v.SpectralRatio = ctl, saliency.NormalisedRatio(ctl, e.Clean, e.mask)
 	v.Seconds = time.Since(start).Seconds()
 	return v, nil
 }

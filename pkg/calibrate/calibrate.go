@@ -1,5 +1,5 @@
-// Package calibrate chooses a scale's training recipe by measurement: probes train the Baseline or the Monkey
-// Predictor under variants of a scale.
+// Package calibrate chooses a scale's training recipe by measurement: probes train the Baseline, the Oracle's first
+// stage or the Monkey Predictor under variants of a scale.
 //
 // Section 2's models at a reduced scale must still learn. A probe trains one model of Table 1 under a variant of a
 // scale (its learning rate, images per class, epochs, batch, width) in a scratch cache, exactly as the study's stage
@@ -55,7 +55,7 @@ func (v Value) MarshalJSON() ([]byte, error) {
 // Grid is a set of probes: learning rates × seeds on one model, with optional changes to the scale.
 type Grid struct {
 	Base          scales.Scale
-	Model         string    // study.Baseline or study.Predictor
+	Model         string    // study.Baseline, study.OracleStage1 or study.Predictor
 	LearningRates []float64 // SGD for the Baseline, Adam for the predictor; empty: the scale's
 	Seeds         []uint64
 	// Changes to the scale; 0 keeps the scale's.
@@ -64,8 +64,8 @@ type Grid struct {
 
 // Probes lists the grid's probes, each on a scale named <base>-calibration.
 func (g Grid) Probes() ([]Probe, error) {
-	if g.Model != study.Baseline && g.Model != study.Predictor {
-		return nil, fmt.Errorf("model %q: want %s or %s", g.Model, study.Baseline, study.Predictor)
+	if g.Model != study.Baseline && g.Model != study.Predictor && g.Model != study.OracleStage1 {
+		return nil, fmt.Errorf("model %q: want %s, %s or %s", g.Model, study.Baseline, study.OracleStage1, study.Predictor)
 	}
 	if len(g.Seeds) == 0 {
 		return nil, fmt.Errorf("no seeds")

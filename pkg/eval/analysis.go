@@ -22,6 +22,7 @@ type Evaluated struct {
 	Accuracies  []Accuracy
 	BootstrapSD float64 // of the clean accuracy (a fraction); NaN when unknown
 	FEVe        float64 // the run's readout FEVe on the reliable neurons; NaN when it has no readout
+	Outcomes    *Clean  // per-image outcomes (for paired comparisons); nil when unknown
 }
 
 // Robustness is robustness.json: Section 3's results at one scale.
@@ -38,7 +39,13 @@ type Robustness struct {
 	Sweep          map[string][]SweepPoint     `json:"sweep"`          // per condition (mtl-monkey, mtl-shuffled)
 	Regression     map[string]*Regression      `json:"regression"`     // robustness ~ clean accuracy + FEVe, per condition
 	RegressionNote map[string]string           `json:"regression_note,omitempty"`
-	Accuracies     []Accuracy                  `json:"-"` // every record (accuracies.csv beside this file)
+	// Paired comparisons with 95 % bootstrap intervals over seeds and test images (paired.go for the keys), and why
+	// a comparison could not be made.
+	Paired     map[string]Interval  `json:"paired"`
+	PairedNote map[string]string    `json:"paired_note,omitempty"`
+	FEVeSeeds  map[string][]float64 `json:"feve_seeds"` // per model: readout FEVe (FEV > 0.15) of each seed
+	Chance     float64              `json:"chance"`     // chance accuracy (1 / classes)
+	Accuracies []Accuracy           `json:"-"`          // every record (accuracies.csv beside this file)
 }
 
 // SweepPoint is one run of the batch-ratio sweep.
@@ -53,9 +60,11 @@ type SweepPoint struct {
 // Analysis says what Analyze compares.
 type Analysis struct {
 	Scale, Preset string
-	Seeds         int      // seeds per model of the main table (the bootstrap error bar is their mean)
-	Baseline      string   // the model robustness is normalised by
-	Sweep         []string // the conditions of the batch-ratio sweep (MTL-Monkey, MTL-Shuffled)
+	Seeds         int         // seeds per model of the main table (the bootstrap error bar is their mean)
+	Baseline      string      // the model robustness is normalised by
+	Sweep         []string    // the conditions of the batch-ratio sweep (MTL-Monkey, MTL-Shuffled)
+	Pairs         [][2]string // models compared head to head (clean accuracy and robustness differences)
+	Chance        float64     // chance accuracy, for the chance-corrected robustness score
 }
 
 // Analyze computes Section 3's results from the evaluated runs: those with a ratio are the sweep's, the others the
@@ -65,7 +74,7 @@ func (a Analysis) Analyze(runs []Evaluated) (*Robustness, error) {
 		Clean: map[string]Score{}, BootstrapSD: map[string]float64{}, Total: map[string]Score{},
 		PerCategory: map[string]map[string]Score{}, PerCorruption: map[string]map[string]Score{},
 		FEVe: map[string]float64{}, Sweep: map[string][]SweepPoint{}, Regression: map[string]*Regression{},
-		RegressionNote: map[string]string{}}
+		RegressionNote: map[string]string{}, FEVeSeeds: map[string][]float64{}, Chance: a.Chance}
 	main := map[string]map[uint64]Evaluated{}
 	var sweep []Evaluated
 	for _, e := range runs {
@@ -101,6 +110,7 @@ func (a Analysis) Analyze(runs []Evaluated) (*Robustness, error) {
 		res.Clean[model] = scoreOf(clean)
 		if len(fv) > 0 {
 			res.FEVe[model] = stat.Mean(fv, nil)
+			res.FEVeSeeds[model] = fv
 		}
 		accs := accuracies(seeds)
 		_, cats, total, err := Scores(accs, baseline, corrupt.PaperNames())
@@ -113,6 +123,17 @@ func (a Analysis) Analyze(runs []Evaluated) (*Robustness, error) {
 		}
 		res.Total[model], res.PerCategory[model], res.PerCorruption[model] = total, cats, per
 	}
+	outcomes := map[string]map[uint64]*Clean{}
+	var models []string
+	for model, seeds := range main {
+		models = append(models, model)
+		outcomes[model] = map[uint64]*Clean{}
+		for s, e := range seeds {
+			outcomes[model][s] = e.Outcomes
+		}
+	}
+	slices.Sort(models)
+	res.Paired, res.PairedNote = pairedStatistics(outcomes, a.Baseline, models, a.Pairs, a.Chance)
 	for _, cond := range a.Sweep {
 		var runs []Evaluated
 		for _, e := range main[cond] {

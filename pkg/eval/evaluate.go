@@ -2,6 +2,7 @@ package eval
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -36,13 +37,58 @@ type Run struct {
 	Ratio string
 }
 
-// Clean is the clean-test result of one run (clean.json of an evaluation stage).
+// Clean is the per-image result of one run (clean.json of an evaluation stage): the clean test set with its
+// bootstrap error bar, and every corrupted version of the corrupted subset, so that models can be compared paired by
+// image (PairedBootstrap).
 type Clean struct {
-	Accuracy    float64 `json:"accuracy"`
-	BootstrapSD float64 `json:"bootstrap_sd"`
-	Resamples   int     `json:"resamples"`
-	Images      int     `json:"images"`
-	Correct     []bool  `json:"correct"` // per test image, in the test set's order
+	Accuracy    float64         `json:"accuracy"`
+	BootstrapSD float64         `json:"bootstrap_sd"`
+	Resamples   int             `json:"resamples"`
+	Images      int             `json:"images"`
+	Correct     Bits            `json:"correct"`             // per test image, in the test set's order
+	Corrupted   map[string]Bits `json:"corrupted,omitempty"` // "corruption/severity" → per image of the subset
+}
+
+// Bits are per-image outcomes, written in JSON as a string of 0s and 1s.
+type Bits []bool
+
+// MarshalJSON writes the bits as a string of 0s and 1s.
+func (b Bits) MarshalJSON() ([]byte, error) {
+	s := make([]byte, len(b))
+	for i, v := range b {
+		s[i] = '0'
+		if v {
+			s[i] = '1'
+		}
+	}
+	return json.Marshal(string(s))
+}
+
+// UnmarshalJSON reads a string of 0s and 1s (or a JSON array of booleans).
+func (b *Bits) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		var bools []bool
+		if err := json.Unmarshal(data, &bools); err != nil {
+			return fmt.Errorf("per-image outcomes: want a string of 0s and 1s")
+		}
+		*b = bools
+		return nil
+	}
+	out := make(Bits, len(s))
+	for i, c := range s {
+		if c != '0' && c != '1' {
+			return fmt.Errorf("per-image outcomes: %q at %d, want 0 or 1", c, i)
+		}
+		out[i] = c == '1'
+	}
+	*b = out
+	return nil
+}
+
+// VersionKey names a corrupted version in Clean.Corrupted.
+func VersionKey(corruption string, severity int) string {
+	return fmt.Sprintf("%s/%d", corruption, severity)
 }
 
 // Evaluate measures a classifier on the clean test set and on every corruption and severity of subset (a subset of
@@ -86,13 +132,17 @@ func Evaluate(c Classifier, run Run, test, subset *data.Set, preset corrupt.Pres
 	}
 	accs := []Accuracy{{Model: run.Model, Seed: run.Seed, Ratio: run.Ratio, Corruption: "clean", Category: "clean",
 		Images: test.N, Accuracy: clean.Accuracy}}
+	clean.Corrupted = map[string]Bits{}
 	for v, ver := range versions {
 		right := 0
+		bits := make(Bits, subset.N)
 		for i := range subset.N {
 			if cpred[v*subset.N+i] == subset.Labels[i] {
 				right++
+				bits[i] = true
 			}
 		}
+		clean.Corrupted[VersionKey(ver.name, ver.severity)] = bits
 		accs = append(accs, Accuracy{Model: run.Model, Seed: run.Seed, Ratio: run.Ratio, Corruption: ver.name,
 			Category: ver.category, Severity: ver.severity, Images: subset.N, Accuracy: float64(right) / float64(subset.N)})
 	}

@@ -33,7 +33,7 @@ func LoadEvaluation(dir string, run Run) (Evaluated, error) {
 	}
 	var c Clean
 	if provenance.ReadJSON(filepath.Join(dir, cleanFile), &c) == nil {
-		e.BootstrapSD = c.BootstrapSD
+		e.BootstrapSD, e.Outcomes = c.BootstrapSD, &c
 	}
 	return e, nil
 }

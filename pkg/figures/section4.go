@@ -43,7 +43,8 @@ func Fig6FromAnalysis(a *analysis.Result, image int) (Figure, error) {
 }
 
 // Fig7FromAnalysis is Fig. 7: ϱ̄ of MTL-Monkey against Oracle, Baseline and the spectral control, one panel per norm
-// constraint (at most three, the smallest, a middle and the largest norm).
+// constraint: the paper's 5, 15 and 60 (mapped to the input size) when all nine norms are there, else the smallest,
+// a middle and the largest norm.
 func Fig7FromAnalysis(a *analysis.Result) (Figure, error) {
 	monkey := -1
 	for i, m := range a.Models {
@@ -55,6 +56,9 @@ func Fig7FromAnalysis(a *analysis.Result) (Figure, error) {
 		return Figure{}, fmt.Errorf("fig 7: no MTL-Monkey reconstructions in the analysis")
 	}
 	pick := []int{0, len(a.Norms) / 2, len(a.Norms) - 1}
+	if len(a.Norms) == 9 {
+		pick = []int{0, 2, 6} // 5, 15, 60 of the paper's nine
+	}
 	if len(a.Norms) < 3 {
 		pick = pick[:0]
 		for j := range a.Norms {

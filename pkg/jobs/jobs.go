@@ -5,8 +5,10 @@ package jobs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -158,31 +160,102 @@ func (p *PrefixWriter) Write(b []byte) (int, error) {
 	}
 }
 
-// Lock takes an exclusive lock on file (flock, created if needed; released when the process dies) and writes into it
-// who holds it (pid, host, start time). If another process holds it, waiting is first called with that holder's
-// line. unlock releases it.
+// Lock takes an exclusive lock on file that works across processes and machines sharing a file system, NFS
+// included: the lock file is created atomically (O_EXCL) and holds who holds it (host, pid, start time, and
+// $SLURM_JOB_ID when set); while held, its modification time is refreshed every Heartbeat. A lock whose holder is
+// gone is taken over, with a message: on the same host when its process no longer exists, elsewhere when its file
+// has not been refreshed for StaleAfter. If another live process holds it, waiting is called with that holder's line
+// (once) and Lock polls until the lock is free. unlock releases it.
 func Lock(file string, waiting func(holder string)) (unlock func(), err error) {
-	f, err := os.OpenFile(file, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
+	host, _ := os.Hostname()
+	me := fmt.Sprintf("pid %d on %s since %s", os.Getpid(), host, time.Now().Format(time.RFC3339))
+	if job := os.Getenv("SLURM_JOB_ID"); job != "" {
+		me += " (slurm job " + job + ")"
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		if waiting != nil {
-			holder, _ := os.ReadFile(file)
-			waiting(strings.TrimSpace(string(holder)))
+	told := false
+	for {
+		f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			_, werr := fmt.Fprintln(f, me)
+			if cerr := f.Close(); werr != nil || cerr != nil {
+				os.Remove(file)
+				return nil, fmt.Errorf("locking %s: %v %v", file, werr, cerr)
+			}
+			return heartbeat(file), nil
 		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-			f.Close()
+		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("locking %s: %w", file, err)
 		}
+		holder, stale := inspect(file, host)
+		if stale != "" {
+			if waiting != nil {
+				waiting(fmt.Sprintf("%s: %s; taking the lock over", holder, stale))
+			}
+			// Rename first, so that of two processes that both saw the stale lock only one removes it.
+			aside := fmt.Sprintf("%s.stale-%d", file, os.Getpid())
+			if os.Rename(file, aside) == nil {
+				os.Remove(aside)
+			}
+			continue
+		}
+		if !told && waiting != nil {
+			waiting(holder)
+			told = true
+		}
+		time.Sleep(PollInterval)
 	}
-	host, _ := os.Hostname()
-	if err := f.Truncate(0); err == nil {
-		fmt.Fprintf(f, "pid %d on %s since %s\n", os.Getpid(), host, time.Now().Format(time.RFC3339))
-	}
+}
+
+// Timing of the locks: how often a holder refreshes its lock, after how long an unrefreshed lock is stale, and how
+// often a waiting process looks again.
+var (
+	Heartbeat    = 10 * time.Second
+	StaleAfter   = 90 * time.Second
+	PollInterval = 2 * time.Second
+)
+
+// heartbeat refreshes the lock file until unlock is called, which removes it.
+func heartbeat(file string) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				os.Chtimes(file, now, now)
+			}
+		}
+	}()
+	var once sync.Once
 	return func() {
-		f.Truncate(0)
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+		once.Do(func() {
+			close(done)
+			os.Remove(file)
+		})
+	}
+}
+
+// inspect reads a held lock: its holder's line, and why it is stale ("" if it is not).
+func inspect(file, host string) (holder, stale string) {
+	b, err := os.ReadFile(file)
+	st, serr := os.Stat(file)
+	if err != nil || serr != nil {
+		return "a holder that just released it", "" // gone meanwhile: try again
+	}
+	holder = strings.TrimSpace(string(b))
+	var pid int
+	var h string
+	if _, err := fmt.Sscanf(holder, "pid %d on %s", &pid, &h); err == nil && h == host && pid > 0 {
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			return holder, fmt.Sprintf("process %d no longer exists", pid)
+		}
+		return holder, ""
+	}
+	if age := time.Since(st.ModTime()); age > StaleAfter {
+		return holder, fmt.Sprintf("not refreshed for %s", age.Round(time.Second))
+	}
+	return holder, ""
 }

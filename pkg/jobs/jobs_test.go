@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -79,8 +80,10 @@ func TestPrefixWriter(t *testing.T) {
 	}
 }
 
-// A second holder of the lock waits (and is told so) until the first releases it.
+// A second holder of the lock waits (and is told who holds it) until the first releases it; a lock left by a process
+// that no longer exists (same host) or not refreshed for too long (another host) is taken over, with a message.
 func TestLock(t *testing.T) {
+	PollInterval = 10 * time.Millisecond
 	file := filepath.Join(t.TempDir(), ".lock")
 	unlock, err := Lock(file, nil)
 	if err != nil {
@@ -98,7 +101,7 @@ func TestLock(t *testing.T) {
 		unlock2()
 		close(done)
 	}()
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	if acquired.Load() {
 		t.Fatal("the lock was taken twice")
 	}
@@ -110,6 +113,30 @@ func TestLock(t *testing.T) {
 	if h, _ := holder.Load().(string); !strings.Contains(h, fmt.Sprintf("pid %d", os.Getpid())) {
 		t.Errorf("the waiting side was told the holder is %q", h)
 	}
+	if _, err := os.Stat(file); err == nil {
+		t.Error("unlock left the lock file")
+	}
+	// A lock of a process that has exited, on this host.
+	cmd := exec.Command("true")
+	cmd.Run()
+	host, _ := os.Hostname()
+	os.WriteFile(file, []byte(fmt.Sprintf("pid %d on %s since then\n", cmd.Process.Pid, host)), 0o644)
+	var msg string
+	unlock, err = Lock(file, func(h string) { msg = h })
+	if err != nil || !strings.Contains(msg, "no longer exists") {
+		t.Errorf("a dead holder's lock: %v, message %q", err, msg)
+	}
+	unlock()
+	// A lock of another host that has not been refreshed.
+	os.WriteFile(file, []byte("pid 1 on elsewhere since then\n"), 0o644)
+	old := time.Now().Add(-2 * StaleAfter)
+	os.Chtimes(file, old, old)
+	msg = ""
+	unlock, err = Lock(file, func(h string) { msg = h })
+	if err != nil || !strings.Contains(msg, "not refreshed") {
+		t.Errorf("a stale lock of another host: %v, message %q", err, msg)
+	}
+	unlock()
 }
 
 // Select keeps the matching jobs and what they need, in the given order; an unknown prefix names what exists.

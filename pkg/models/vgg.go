@@ -208,6 +208,21 @@ func CrossEntropy(logits, labels *Node) *Node {
 	return Neg(ReduceAllMean(ReduceSum(Mul(onehot, LogSoftmax(logits, -1)), -1)))
 }
 
+// Consistency is the Oracle's consistency loss between the representations a and b [batch, …] of two corrupted views
+// of the same images: "mse", the mean squared difference, or "cosine", the mean over images of 1 − cos(a_i, b_i)
+// between the flattened representations (PyTorch's CosineEmbeddingLoss with target +1; a small ε keeps all-zero
+// representations finite).
+func Consistency(a, b *Node, criterion string) *Node {
+	if criterion != "cosine" {
+		return ReduceAllMean(Square(Sub(a, b)))
+	}
+	n := a.Shape().Dimensions[0]
+	fa, fb := Reshape(a, n, -1), Reshape(b, n, -1)
+	dot := ReduceSum(Mul(fa, fb), -1)
+	norms := Sqrt(AddScalar(Mul(ReduceSum(Square(fa), -1), ReduceSum(Square(fb), -1)), 1e-16))
+	return ReduceAllMean(OneMinus(Div(dot, norms)))
+}
+
 // IsLayer reports whether layer names a convolutional layer (LayerNames).
 func IsLayer(layer string) bool { return layerEnd(layer) >= 0 }
 

@@ -1,9 +1,11 @@
 package models
 
 import (
+	"math"
 	"slices"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/core/graph"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -92,6 +94,30 @@ func TestRepeatedChannelsEqualConcatenation(t *testing.T) {
 			if d := a[j] - w[j]; d > 1e-9 || d < -1e-9 {
 				t.Fatalf("%s[%d] = %v with the summed kernel, %v with the repeated image", what, j, a[j], w[j])
 			}
+		}
+	}
+}
+
+// The cosine consistency is 0 for proportional representations (shrinking them cannot lower it), 2 for opposite
+// ones and 1 for orthogonal ones; the MSE form is what it was.
+func TestConsistency(t *testing.T) {
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := [][]float32{{1, 2, 3, 4}, {1, 0, 0, 0}}
+	for _, c := range []struct {
+		criterion string
+		b         [][]float32
+		want      float64
+	}{
+		{"cosine", [][]float32{{0.1, 0.2, 0.3, 0.4}, {5, 0, 0, 0}}, 0},
+		{"cosine", [][]float32{{-1, -2, -3, -4}, {0, 1, 0, 0}}, 1.5},
+		{"mse", [][]float32{{1, 2, 3, 4}, {1, 0, 0, 2}}, 0.5},
+	} {
+		got := graph.MustExecOnce(b, func(x, y *graph.Node) *graph.Node { return Consistency(x, y, c.criterion) }, a, c.b)
+		if v := tensors.ToScalar[float32](got); math.Abs(float64(v)-c.want) > 1e-5 {
+			t.Errorf("%s consistency %v, want %v", c.criterion, v, c.want)
 		}
 	}
 }

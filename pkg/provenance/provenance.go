@@ -29,6 +29,7 @@ type Record struct {
 	Date      time.Time `json:"date"`
 	GoVersion string    `json:"go_version"`
 	Host      string    `json:"host"`
+	Job       string    `json:"job,omitempty"` // the cluster job that made it ("slurm job 1234", "kubernetes pod …")
 }
 
 // New starts a record for the running command; call Finish when the artifact is complete.
@@ -42,7 +43,20 @@ func New() *Record {
 		Date:      time.Now().UTC(),
 		GoVersion: runtime.Version(),
 		Host:      fmt.Sprintf("%s (%s/%s, %d CPUs)", host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU()),
+		Job:       clusterJob(),
 	}
+}
+
+// clusterJob names the scheduler's job the process runs in, if any.
+func clusterJob() string {
+	if id := os.Getenv("SLURM_JOB_ID"); id != "" {
+		return "slurm job " + id
+	}
+	if idx := os.Getenv("JOB_COMPLETION_INDEX"); idx != "" {
+		host, _ := os.Hostname()
+		return fmt.Sprintf("kubernetes pod %s (index %s)", host, idx)
+	}
+	return ""
 }
 
 // Finish sets the wall time since the record was started.

@@ -52,8 +52,19 @@ func PaperConfig(multiTask bool) Config {
 	return c
 }
 
-// PaperNorms are the nine norm constraints of Fig. 10 (the figures show 5, 15 and 60).
+// PaperNorms are the nine norm constraints of Fig. 10 (the figures show 5, 15 and 60), for the paper's 64×64 inputs.
 var PaperNorms = []float64{5, 10, 15, 20, 30, 40, 60, 80, 100}
+
+// NormsFor maps the paper's norm constraints to images of size×size: an image with the same statistics per pixel
+// has a norm proportional to the square root of its number of pixels, so the constraints scale by size/64 (at 32×32
+// they halve: 2.5 … 50). The same fraction of an image's energy is then allowed at every scale.
+func NormsFor(size int) []float64 {
+	out := make([]float64, len(PaperNorms))
+	for i, n := range PaperNorms {
+		out[i] = n * float64(size) / 64
+	}
+	return out
+}
 
 // Problem is one reconstruction: a target image in the model's input units (grey, H×W, normalised) and the norm
 // constraint ‖x‖ ≤ Norm. Norms are in the units of the authors' input tensor, in which the grey image is repeated into

@@ -2,10 +2,13 @@ package study
 
 import (
 	"bytes"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/record"
@@ -58,14 +61,13 @@ func TestStatusCatchesDamage(t *testing.T) {
 	if s := state(); s[V1Stage].State != Done || s[targets].State != Done || !strings.Contains(log.String(), "unchanged") {
 		t.Errorf("after the repair: %s %s; log:\n%s", s[V1Stage].State, s[targets].State, log.String())
 	}
-	// Nothing to do: no lock is taken (a read-only cache can be checked).
-	lock := filepath.Join(r.Root, scales.CacheDir(r.Scale), ".lock")
-	os.Remove(lock)
+	// Nothing to do: nothing is locked or written (a read-only cache can be checked).
+	before := snapshotTimes(t, r.Dir(""))
 	if err := r.Reproduce([]string{targets}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(lock); err == nil {
-		t.Error("a reproduce with nothing to do took the lock")
+	if after := snapshotTimes(t, r.Dir("")); !maps.Equal(before, after) {
+		t.Error("a reproduce with nothing to do wrote into the cache")
 	}
 	// A recording of another seed (cotrain v1sim -seed 2): it and what was made from the previous one are stale.
 	if _, err := r.RecordV1(2, nil); err != nil {
@@ -85,4 +87,19 @@ func TestStatusCatchesDamage(t *testing.T) {
 			t.Errorf("stage.json %q: %s (%s)", content, s[targets].State, s[targets].Problem)
 		}
 	}
+}
+
+// snapshotTimes maps every file under dir to its modification time.
+func snapshotTimes(t *testing.T, dir string) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			if info, err := e.Info(); err == nil {
+				out[path] = info.ModTime()
+			}
+		}
+		return err
+	})
+	return out
 }

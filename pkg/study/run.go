@@ -148,23 +148,15 @@ func (r *Runner) readRecord(id string) (*record.Stage, error) { return record.Re
 // stage made from a stage that runs again is checked again once its input is done, and runs only if the input's
 // files changed.
 //
-// Two processes never run a scale's stages at once: Reproduce holds an exclusive lock on the scale's cache folder
-// (data/cache/<scale>/.lock) and the second waits, then finds the stages done. When nothing is to be done, no lock
-// is taken and nothing is written (a read-only cache can be checked).
+// Processes may run a scale's stages at once, on one machine or on several that share the cache (RunStage, under a
+// cluster's scheduler): every stage is run under its own lock, and a process that finds a stage locked waits, then
+// finds it done. When nothing is to be done, nothing is locked or written (a read-only cache can be checked).
 func (r *Runner) Reproduce(only []string) error {
 	todo, selected, err := r.plan(only)
 	if err != nil || len(todo) == 0 {
 		if err == nil {
 			r.logf("%s scale: all %d selected stages are done\n", r.Scale.Name, selected)
 		}
-		return err
-	}
-	unlock, err := r.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if todo, selected, err = r.plan(only); err != nil { // another process may have run stages meanwhile
 		return err
 	}
 	r.logf("%s scale: %d of %d selected stages to run or to check again\n", r.Scale.Name, len(todo), selected)
@@ -185,13 +177,7 @@ func (r *Runner) Reproduce(only []string) error {
 	}
 	return jobs.Run(graph, workers, func(i, k int) error {
 		s := todo[i]
-		if s.State == Done { // made from a stage that ran again: still valid if that stage's files are the same
-			if s = r.recheck(s.Stage); s.State == Done {
-				r.logf("[%d/%d] %s: its inputs are unchanged, still done\n", k, len(todo), s.ID)
-				return nil
-			}
-		}
-		r.logf("[%d/%d] %s (%s%s)\n", k, len(todo), s.ID, s.State, map[bool]string{true: ": " + s.Problem}[s.Problem != ""])
+		r.logf("[%d/%d] %s\n", k, len(todo), s.ID)
 		if err := r.runStage(s, workers > 1); err != nil {
 			return fmt.Errorf("stage %s: %w", s.ID, err)
 		}
@@ -246,9 +232,23 @@ func (r *Runner) recheck(st Stage) StageStatus {
 }
 
 // runStage runs one stage (in its own backend when stages run in parallel) and records it: its key, its inputs'
-// keys and digests, and its files with their sums.
+// keys and digests, and its files with their sums. It holds the stage's lock (<stage folder>.lock: safe between
+// processes and machines that share the cache) and looks at the stage again once it holds it: another process may
+// have made it meanwhile, and a stage made from one that ran again is still done if that one's files are the same.
 func (r *Runner) runStage(s StageStatus, parallel bool) error {
-	if s.State == Stale || s.State == Done { // Done: checked again, and its inputs changed
+	unlock, err := r.lockStage(s.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if s = r.recheck(s.Stage); s.State == Done {
+		r.logf("    %s: done (by another process, or its inputs are unchanged)\n", s.ID)
+		return nil
+	}
+	if s.Problem != "" {
+		r.logf("    %s is stale: %s\n", s.ID, s.Problem)
+	}
+	if s.State == Stale {
 		if err := os.RemoveAll(r.Dir(s.ID)); err != nil {
 			return err
 		}
@@ -293,16 +293,13 @@ func (r *Runner) runStage(s StageStatus, parallel bool) error {
 	return nil
 }
 
-// lock takes the scale's cache lock (data/cache/<scale>/.lock).
-func (r *Runner) lock() (func(), error) {
-	dir := filepath.Join(r.Root, scales.CacheDir(r.Scale))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// lockStage takes the lock of one stage (jobs.Lock on <stage folder>.lock).
+func (r *Runner) lockStage(id string) (func(), error) {
+	file := r.Dir(id) + ".lock"
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return nil, err
 	}
-	file := filepath.Join(dir, ".lock")
-	return jobs.Lock(file, func(holder string) {
-		r.logf("waiting for another process that runs the %s study (%s: %s)\n", r.Scale.Name, file, holder)
-	})
+	return jobs.Lock(file, func(holder string) { r.logf("    %s: waiting for the lock (%s)\n", id, holder) })
 }
 
 func formatResults(res map[string]float64) string {
@@ -379,4 +376,38 @@ func (r *Runner) Images() (*data.Prepared, error) {
 // LoadModel reads the trained model of a stage.
 func (r *Runner) LoadModel(id string) (*train.Model, error) {
 	return train.LoadModel(r.Backend, filepath.Join(r.Dir(id), modelFile))
+}
+
+// RunStage runs one stage (cotrain reproduce -stage, one job of a cluster's scheduler), under its lock. Its inputs
+// must be done: with wait, RunStage polls until they are; without, it is an error that names the ones that are not.
+func (r *Runner) RunStage(id string, wait bool) error {
+	for {
+		status, err := r.Status()
+		if err != nil {
+			return err
+		}
+		byID := map[string]StageStatus{}
+		for _, s := range status {
+			byID[s.ID] = s
+		}
+		s, ok := byID[id]
+		if !ok {
+			_, err := Select(Stages(r.Scale), []string{id + "\x00"}) // the error lists the stages
+			return fmt.Errorf("no stage %q: %w", id, err)
+		}
+		var missing []string
+		for _, d := range s.Deps {
+			if st := byID[d]; st.State != Done {
+				missing = append(missing, fmt.Sprintf("%s (%s)", d, st.State))
+			}
+		}
+		switch {
+		case len(missing) == 0:
+			return r.runStage(s, false)
+		case !wait:
+			return fmt.Errorf("stage %s needs %s: run them first", id, strings.Join(missing, ", "))
+		}
+		r.logf("    %s: waiting for %s\n", id, strings.Join(missing, ", "))
+		time.Sleep(jobs.PollInterval * 15)
+	}
 }

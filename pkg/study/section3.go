@@ -97,8 +97,15 @@ func (r *Runner) robustnessStage(st Stage, rec *record.Stage) error {
 		}
 		runs = append(runs, e)
 	}
+	p, err := r.Images()
+	if err != nil {
+		return err
+	}
 	a := eval.Analysis{Scale: r.Scale.Name, Preset: string(r.Scale.CorruptionPreset), Seeds: len(r.Scale.Seeds),
-		Baseline: Baseline, Sweep: []string{MTLMonkey, MTLShuffled}}
+		Baseline: Baseline, Sweep: []string{MTLMonkey, MTLShuffled}, Chance: 1 / float64(len(p.Test.Classes)),
+		// Table 2's order (Oracle, Baseline, MTL-Monkey, MTL-Shuffled) and the sweep's two conditions head to head.
+		Pairs: [][2]string{{Oracle, Baseline}, {MTLOracle, Baseline}, {MTLMonkey, Baseline}, {MTLMonkey, MTLShuffled},
+			{MTLNoiseFree, MTLMonkey}, {MTLRecorded, MTLMonkey}}}
 	res, err := a.Analyze(runs)
 	if err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 // The Analysis stage: Section 4 of the paper (pkg/analysis), over the cache.
 
 // ReconModels are the models whose reconstructions Section 4 compares (the first seed of each).
-var ReconModels = []string{Baseline, Oracle, MTLMonkey, MTLShuffled}
+var ReconModels = []string{Baseline, Oracle, MTLOracle, MTLMonkey, MTLShuffled}
 
 // analysisStage runs Section 4 on the natural photographs (fetched from their Debian package if needed) and the
 // first seed of each of ReconModels.
@@ -65,7 +65,7 @@ func (r *Runner) Explorer(image int) (*analysis.Explorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return analysis.NewExplorer(models, a.Targets[image], a.Densities[image], MTLMonkey)
+	return analysis.NewExplorer(models, a.Targets[image], a.Clean[image], a.Densities[image], MTLMonkey)
 }
 
 // reconModels loads the first seed of each of ReconModels with its paper reconstruction setting.

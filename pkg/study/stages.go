@@ -69,7 +69,7 @@ func (st Stage) label() string {
 
 // stageVersion changes when the code that produces a stage's outputs changes their meaning, so that cached outputs
 // of older code count as stale.
-const stageVersion = "1"
+const stageVersion = "2"
 
 // Stages returns the scale's study in dependency order: every stage after the stages it needs.
 func Stages(s scales.Scale) []Stage {
@@ -163,9 +163,9 @@ func (st Stage) Key(s scales.Scale, deps map[string]string) string {
 	case st.Kind == Training:
 		fmt.Fprintf(h, "epochs %d\n", s.Epochs)
 	case st.Kind == Analysis:
-		fmt.Fprintf(h, "recon v2 %d %d %v %q\n", s.ReconSteps, s.ReconImages, s.ReconNorms, s.SaliencyMaps+fmt.Sprint(s.SaliencyLogDensity))
+		fmt.Fprintf(h, "recon v3 %d %d %v %q\n", s.ReconSteps, s.ReconImages, s.ReconNorms, s.SaliencyMaps+fmt.Sprint(s.SaliencyLogDensity))
 	case st.Kind == Evaluation || st.Kind == Robustness:
-		fmt.Fprintf(h, "eval %d %s\n", s.EvalPerClass, s.CorruptionPreset)
+		fmt.Fprintf(h, "eval v2 %d %s\n", s.EvalPerClass, s.CorruptionPreset) // v2: per-image outcomes, paired statistics
 	case st.Kind == Recording:
 		fmt.Fprintf(h, "population %+v\n", v1sim.DefaultPopulation)
 	}

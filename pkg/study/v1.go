@@ -100,10 +100,10 @@ func VirtualMonkey(root string, s scales.Scale) (*neural.Dataset, []v1sim.Neuron
 }
 
 // RecordV1 simulates the recording with another seed, or on patches of photos, into the scale's cache (`cotrain
-// v1sim`). It takes the scale's lock and records the stage with a key of its own, so that status shows the recording,
+// v1sim`). It takes the stage's lock and records the stage with a key of its own, so that status shows the recording,
 // and every stage made from the previous one, as stale.
 func (r *Runner) RecordV1(seed uint64, photos []data.PhotoImage) (*neural.Dataset, error) {
-	unlock, err := r.lock()
+	unlock, err := r.lockStage(V1Stage)
 	if err != nil {
 		return nil, err
 	}
