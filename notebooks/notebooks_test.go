@@ -61,6 +61,14 @@ func TestNotebooks(t *testing.T) {
 			if res.Images == 0 {
 				t.Errorf("%s displayed no figure", p)
 			}
+			// The committed outputs are what a reader on a code host sees: they must be those of the cache.
+			diffs, err := notebook.Compare(p, res.Executed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range diffs {
+				t.Errorf("stale committed output (cotrain notebooks -update refreshes them): %s", d)
+			}
 			t.Logf("%s: %d figures in %s", p, res.Images, res.Duration)
 		})
 	}

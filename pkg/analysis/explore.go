@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -71,6 +72,11 @@ func NewExplorer(models []Model, target, clean, density []float64, spectralOf st
 
 // At reconstructs the target from every model under the norm constraint ‖x‖ ≤ norm, in steps gradient steps.
 func (e *Explorer) At(norm float64, steps int) (*View, error) {
+	return e.AtContext(context.Background(), norm, steps)
+}
+
+// AtContext is At that stops with ctx's error as soon as ctx is done (a newer request replaces this one).
+func (e *Explorer) AtContext(ctx context.Context, norm float64, steps int) (*View, error) {
 	if !(norm > 0) || steps < 1 {
 		return nil, fmt.Errorf("explorer: norm %v and %d steps, want both > 0", norm, steps)
 	}
@@ -78,7 +84,7 @@ func (e *Explorer) At(norm float64, steps int) (*View, error) {
 	v := &View{Norm: norm, Steps: steps}
 	problem := []recon.Problem{{Target: float32s(e.Target), Norm: norm}}
 	for i, r := range e.recons {
-		out, err := r.Solve(problem, steps, nil)
+		out, err := r.SolveContext(ctx, problem, steps, nil)
 		if err != nil {
 			return nil, fmt.Errorf("explorer: %s: %w", e.Models[i], err)
 		}

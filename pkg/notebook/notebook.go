@@ -155,14 +155,46 @@ func (r *Runner) Execute(ctx context.Context, path, outDir string) (Result, erro
 	return res, err
 }
 
-// HTML converts an (executed) notebook to a self-contained HTML file in outDir and returns its path.
+// HTML converts an (executed) notebook to a self-contained HTML file in outDir and returns its path: images
+// embedded, no script linked from the local disk (selfContained), MathJax 3 inlined when the notebook has math. The
+// MathJax file is $COTRAIN_MATHJAX, else notebooks/browser/node_modules/mathjax/es5/tex-svg-full.js (npm install
+// --prefix notebooks/browser; .ci/setup does it).
 func (r *Runner) HTML(ctx context.Context, path, outDir string) (string, error) {
 	cmd := exec.CommandContext(ctx, "jupyter", "nbconvert", "--to", "html", "--output-dir", outDir, path)
 	cmd.Env = append(os.Environ(), "PATH="+r.path)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("converting %s to HTML: %v\n%s", path, err, tail(out, 2000))
 	}
-	return filepath.Join(outDir, strings.TrimSuffix(filepath.Base(path), ".ipynb")+".html"), nil
+	file := filepath.Join(outDir, strings.TrimSuffix(filepath.Base(path), ".ipynb")+".html")
+	html, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	mathjax, _ := os.ReadFile(MathJaxFile())
+	if html, err = selfContained(html, mathjax); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return file, os.WriteFile(file, html, 0o644)
+}
+
+// MathJaxFile is where HTML finds MathJax 3.
+func MathJaxFile() string {
+	if f := os.Getenv("COTRAIN_MATHJAX"); f != "" {
+		return f
+	}
+	root := "."
+	if wd, err := os.Getwd(); err == nil {
+		for dir := wd; ; dir = filepath.Dir(dir) {
+			if _, err := os.Stat(filepath.Join(dir, "notebooks", "browser", "package.json")); err == nil {
+				root = dir
+				break
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	return filepath.Join(root, "notebooks", "browser", "node_modules", "mathjax", "es5", "tex-svg-full.js")
 }
 
 type nbFile struct {

@@ -7,6 +7,7 @@
 package recon
 
 import (
+	stdcontext "context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -202,6 +203,12 @@ func (r *Reconstructor) project(x, norms *Node) (*Node, *Node) {
 // Solve reconstructs the problems together (batch norm in evaluation mode keeps the images independent), for steps
 // steps (≤ 0: the configuration's). progress, if not nil, is called every LogEvery steps with the losses.
 func (r *Reconstructor) Solve(problems []Problem, steps int, progress func(step int, loss []float64)) (*Result, error) {
+	return r.SolveContext(stdcontext.Background(), problems, steps, progress)
+}
+
+// SolveContext is Solve that stops, with ctx's error, as soon as ctx is done (checked before every step): an
+// interactive caller abandons a reconstruction that a newer request replaces.
+func (r *Reconstructor) SolveContext(ctx stdcontext.Context, problems []Problem, steps int, progress func(step int, loss []float64)) (*Result, error) {
 	if len(problems) == 0 {
 		return nil, fmt.Errorf("reconstruct: no problems")
 	}
@@ -236,6 +243,9 @@ func (r *Reconstructor) Solve(problems []Problem, steps int, progress func(step 
 	vel := tensors.FromFlatDataAndDimensions(make([]float32, k*hw), k, r.size, r.size, 1)
 	start := time.Now()
 	for s := 1; s <= steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		out, err := r.step.Exec(x, r0[0], tensors.FromValue(norms), mom, vel, float32(s))
 		if err != nil {
 			return nil, err

@@ -234,9 +234,10 @@ func TestStagesKeysAndSelect(t *testing.T) {
 		ids[st.ID] = true
 	}
 	// Mini: the recording, 8 models × 3 seeds (+ Oracle stage 1), one predictor and one Oracle readout, 3 targets,
-	// the sweep (11 ratios besides 1:1 × 2 conditions, one seed), the Section 4 analysis, an evaluation of every
+	// the sweep (its ratios besides 1:1 × 2 conditions, one seed), the Section 4 analysis, an evaluation of every
 	// classifier (Baseline and Oracle, 5 MTL models, the sweep) and the robustness analysis.
-	want := 1 + 1 + 3*3 + 1 + 3 + 5*3 + 11*2 + 1 + (2*3 + 5*3 + 11*2) + 1
+	sweep := (len(scales.Mini.SweepRatios) - 1) * 2
+	want := 1 + 1 + 3*3 + 1 + 3 + 5*3 + sweep + 1 + (2*3 + 5*3 + sweep) + 1
 	if len(stages) != want {
 		t.Errorf("%d mini stages, want %d", len(stages), want)
 	}
