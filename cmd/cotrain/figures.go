@@ -208,6 +208,14 @@ var figureJobs = []figureJob{
 			}
 			return figures.CorruptionGrid(img, 1, corrupt.PresetImageNetC)
 		}},
+	{name: "fig12", file: "fig12_resolution.png", what: "Fig. 12: the Monkey Predictor's resolution search",
+		figure: func(in *figureInputs) (figures.Figure, error) {
+			points, err := in.runner.LoadResolution()
+			if err != nil {
+				return figures.Figure{}, err
+			}
+			return figures.Fig12(points, in.scale.V1.PPD, in.scale.Name)
+		}},
 }
 
 // figuresProvenance is figures/provenance.json: how each file was made (a file regenerated alone with -only gets a
@@ -310,6 +318,9 @@ func writeFigure(j figureJob, in *figureInputs, path string) error {
 	fig, err := j.figure(in)
 	if err != nil {
 		return err
+	}
+	if err := fig.Check(); err != nil {
+		return fmt.Errorf("unreadable figure: %w", err)
 	}
 	return fig.Save(path)
 }

@@ -69,8 +69,15 @@ async function runNotebook(browser, name) {
   const seconds = (Date.now() - start) / 1000;
   const errors = await page.evaluate(() => [...document.querySelectorAll('.output_error, .output_stderr')]
     .map((e) => e.innerText).filter((t) => /error|panic|fail/i.test(t)));
-  const images = await page.evaluate(() => document.querySelectorAll('.output_png img, .output_html img').length);
-  console.log(`${name}: Run All ${hasSlider ? '(all cells but the slider) ' : ''}in ${seconds.toFixed(1)} s, ${images} images`);
+  // How the figures are shown: the smallest scale at which a figure appears (Jupyter fits wide images to the output
+  // area; pkg/figures sizes text for a display width of 960 px).
+  const [images, scale, widest] = await page.evaluate(() => {
+    const imgs = [...document.querySelectorAll('.output_png img, .output_html img')].filter((i) => i.naturalWidth > 0);
+    const scale = Math.min(1, ...imgs.map((i) => i.clientWidth / i.naturalWidth));
+    return [imgs.length, scale, Math.max(0, ...imgs.map((i) => i.clientWidth))];
+  });
+  console.log(`${name}: Run All ${hasSlider ? '(all cells but the slider) ' : ''}in ${seconds.toFixed(1)} s, ${images} ` +
+    `images, shown at ≥ ${(100 * scale).toFixed(0)} % of their size (widest ${widest} px)`);
   if (errors.length > 0) fail(`${name}: ${errors.length} cells show errors: ${errors[0].slice(0, 300)}`);
   if (images === 0) fail(`${name}: no figure`);
   if (hasSlider) await sliderTest(page, name);
@@ -126,7 +133,8 @@ async function sliderTest(page, name) {
 
 try {
   await waitForServer();
-  const browser = await puppeteer.launch({ executablePath: chromium, headless: true,
+  // A laptop's window: Jupyter's output area is then about 1,000 px wide.
+  const browser = await puppeteer.launch({ executablePath: chromium, headless: true, defaultViewport: { width: 1280, height: 900 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
   for (const name of notebooks) {
     try {

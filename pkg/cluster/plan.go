@@ -132,13 +132,13 @@ func work(s scales.Scale, st study.Stage) float64 {
 	case study.Training:
 		epochs := float64(s.Epochs)
 		switch st.Model {
-		case study.Predictor:
+		case study.Predictor, study.ResolutionPredictor:
 			return float64(s.PredictorEpochs) * trials * shared
 		case study.OracleReadout:
 			return float64(s.OracleReadoutEpochs) * trials * shared / 3 // frozen block: no backward through it
 		case study.OracleStage1:
 			return epochs * train * 2.5 // two corrupted views, corrupted on the fly
-		case study.Oracle:
+		case study.Oracle, study.ResolutionClassifier:
 			return epochs * train * 0.7
 		case study.Baseline:
 			return epochs * train

@@ -10,9 +10,9 @@
 //     stronger than the published Tiny-ImageNet-C set.
 //   - PresetTinyImageNetC ("tiny-imagenet-c"): the severities of Hendrycks' make_tinyimagenet_c.py.
 //
-// The algorithms follow imagecorruptions v1.1.2 line by line (SPEC §4.2), including its quirks: the glass-blur
-// "swap" that is in fact a copy, the one-sided motion-blur kernel, the (wibble·U(−wibble, wibble)) plasma fractal, and
-// truncation (not rounding) to 8 bits. Deviations, each for a stated reason:
+// The algorithms follow imagecorruptions v1.1.2 line by line, including its quirks: the glass-blur "swap" that is in
+// fact a copy, the one-sided motion-blur kernel, the (wibble·U(−wibble, wibble)) plasma fractal, and truncation (not
+// rounding) to 8 bits. Deviations, each for a stated reason:
 //
 //   - frost overlays procedurally generated ice textures (frost.go): the reference's frost photographs cannot be
 //     shipped here;
@@ -208,7 +208,7 @@ func grayToRGB(img Image) Image {
 
 // RGBToGray converts an RGB image to grayscale with PIL's "L" conversion (ITU-R 601-2 luma,
 // L = R·299/1000 + G·587/1000 + B·114/1000 in 16-bit fixed point, rounded), which the paper's test pipeline applies
-// after corrupting (SPEC §4.1). A grayscale image is returned unchanged.
+// after corrupting (the authors' evaluation code). A grayscale image is returned unchanged.
 func RGBToGray(img Image) Image {
 	if img.C == 1 {
 		return img

@@ -9,7 +9,7 @@ import (
 )
 
 // Severity tables, index 0 = severity 1. "ic" = imagecorruptions v1.1.2 (preset imagenet-c), "hr" = Hendrycks'
-// make_tinyimagenet_c.py (preset tiny-imagenet-c). SPEC §4.2.
+// make_tinyimagenet_c.py (preset tiny-imagenet-c).
 var (
 	gaussianNoiseC = map[Preset][5]float64{PresetImageNetC: {.08, .12, .18, .26, .38}, PresetTinyImageNetC: {.04, .08, .12, .15, .18}}
 	shotNoiseC     = map[Preset][5]float64{PresetImageNetC: {60, 25, 12, 5, 3}, PresetTinyImageNetC: {250, 100, 50, 30, 15}}

@@ -7,9 +7,9 @@ import (
 	"runtime"
 )
 
-// Augment applies the paper's training augmentation (SPEC §2.5, torchvision order) to one grayscale image of
-// size h×w, in place: RandomCrop(padding 4, zero fill) → RandomHorizontalFlip(0.5) → RandomRotation(±15°, nearest,
-// fill 0) about the image centre.
+// Augment applies the paper's training augmentation (the authors' torchvision pipeline, in its order) to one
+// grayscale image of size h×w, in place: RandomCrop(padding 4, zero fill) → RandomHorizontalFlip(0.5) →
+// RandomRotation(±15°, nearest, fill 0) about the image centre.
 func Augment(img []uint8, h, w int, rng *rand.Rand, scratch []uint8) {
 	const pad = 4
 	if len(scratch) < h*w {
@@ -75,7 +75,7 @@ type Loader struct {
 	Workers   int // 0: GOMAXPROCS
 	Prefetch  int // batches prepared ahead; 0: 2 per worker
 	// View selects an independent augmentation of the same order: two loaders that differ only in View visit the
-	// images in the same order and crop, flip and rotate them independently (the Oracle's two views, SPEC §2.6).
+	// images in the same order and crop, flip and rotate them independently (the Oracle's two views).
 	View uint64
 	// Transform, if not nil, changes image i (8-bit, after augmentation, before normalisation) in place; it must
 	// be deterministic and safe for concurrent use (the Oracle's corruptions).

@@ -69,7 +69,8 @@ func (s *Set) Validate() error {
 	return nil
 }
 
-// SplitSeed is the seed of the paper's train/validation split (the authors' loaders force seed 1000, SPEC §2.5).
+// SplitSeed is the seed of the paper's train/validation split (the authors' loaders force seed 1000; the paper says
+// only that it tests on the validation set).
 const SplitSeed = 1000
 
 // Split is the paper's split: a fixed-seed 90/10 split of the official training set into training and validation,

@@ -103,7 +103,7 @@ func MeanOverSeverities(acc []Accuracy) map[string]float64 {
 	return out
 }
 
-// Scores computes the paper's robustness scores of a model (SPEC §9): per corruption c,
+// Scores computes the paper's robustness scores of a model (Section 3, Fig. 3; Table 3's caption): per corruption c,
 // 100·Ā_c(model, seed)/Ā_c(Baseline), with the Baseline's Ā_c averaged over its seeds; per category, the mean of
 // its corruptions' scores; in total, the mean over the corruptions given (the paper's 14). Error bars are the
 // standard deviation over the model's seeds.

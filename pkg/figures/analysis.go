@@ -31,8 +31,8 @@ func (g lossGrid) Z(c, r int) float64 { return g.q.Loss([2]float64{g.xs[c], g.ys
 // lines of the loss, the constraint circles for the given radii with their optima (H + γI)⁻¹Hx₀, the path of the
 // optimum as the budget grows, and H's eigen-directions scaled by their curvature.
 func Fig4(q recon.Quadratic2D, radii []float64) (Figure, error) {
-	p := plot.New()
-	p.Title.Text = "Fig. 4: norm-constrained optima of an anisotropic quadratic loss"
+	p := newPlot()
+	p.Title.Text = "Fig. 4: norm-constrained optima of a quadratic loss"
 	p.X.Label.Text, p.Y.Label.Text = "x₁", "x₂"
 	const n = 80
 	g := lossGrid{q: q, rows: n, cols: n}
@@ -102,7 +102,7 @@ func Fig4(q recon.Quadratic2D, radii []float64) (Figure, error) {
 	p.Legend.Add("x₀ (unconstrained optimum)", x0)
 	p.Legend.Top, p.Legend.Left = true, true
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = -2, 3, -1, 4
-	return Figure{Plot: p, Width: 16 * vg.Centimeter, Height: 13 * vg.Centimeter}, nil
+	return Figure{Plot: p, Width: 21 * vg.Centimeter, Height: 15 * vg.Centimeter}, nil
 }
 
 func plotutilColor(i int) color.Color {
@@ -216,8 +216,9 @@ func Fig7(title string, norms []float64, series [][]ScatterSeries) (Figure, erro
 		return Figure{}, fmt.Errorf("fig 7: %d norms, %d panels", len(norms), len(series))
 	}
 	var row []*plot.Plot
+	legend := plot.NewLegend()
 	for i, n := range norms {
-		p := plot.New()
+		p := newPlot()
 		p.Title.Text = fmt.Sprintf("%s, norm %g", title, n)
 		p.X.Label.Text, p.Y.Label.Text = "normalised norm ratio (other model)", "normalised norm ratio (MTL-Monkey)"
 		lo, hi := math.Inf(1), math.Inf(-1)
@@ -238,7 +239,7 @@ func Fig7(title string, norms []float64, series [][]ScatterSeries) (Figure, erro
 			sc.Shape = draw.CircleGlyph{}
 			p.Add(sc)
 			if i == 0 {
-				p.Legend.Add(s.Label, sc)
+				legend.Add("x: "+s.Label, sc)
 			}
 		}
 		if math.IsInf(lo, 0) {
@@ -247,8 +248,11 @@ func Fig7(title string, norms []float64, series [][]ScatterSeries) (Figure, erro
 		d, _ := plotter.NewLine(plotter.XYs{{X: lo, Y: lo}, {X: hi, Y: hi}})
 		d.Color, d.Dashes = color.Gray{Y: 0x80}, []vg.Length{vg.Points(3), vg.Points(2)}
 		p.Add(d)
-		p.Legend.Top, p.Legend.Left = true, true
+		if i == 0 {
+			legend.Add("diagonal (equal ratios)", d)
+		}
 		row = append(row, p)
 	}
-	return Figure{Tiles: [][]*plot.Plot{row}, Width: vg.Length(len(norms)) * 9 * vg.Centimeter, Height: 9 * vg.Centimeter}, nil
+	return Figure{Tiles: [][]*plot.Plot{row}, Legend: &legend, Width: vg.Length(len(norms))*9*vg.Centimeter + 5*vg.Centimeter,
+		Height: 9 * vg.Centimeter}, nil
 }

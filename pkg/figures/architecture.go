@@ -13,6 +13,9 @@ import (
 	"github.com/robustvision/cotrain/pkg/models"
 )
 
+// archWidth is Fig. 1's width.
+const archWidth = 30 * vg.Centimeter
+
 // Architecture draws Fig. 1 of the paper from a model configuration: the VGG-19-BN classifier as a row of layers
 // (box height grows with the channel count, the label gives channels and spatial size), the shared block that both
 // tasks train (conv1_1 … ReLU after conv3_1), and the Gaussian readout that predicts the responses of neurons V1
@@ -21,7 +24,7 @@ func Architecture(cfg models.VGGConfig, neurons int, source string) (Figure, err
 	if err := cfg.Validate(); err != nil {
 		return Figure{}, fmt.Errorf("architecture figure: %w", err)
 	}
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = fmt.Sprintf("Fig. 1 — multi-task VGG-19-BN (widths ÷%d, %d×%d input, %d classes, %s parameters)",
 		cfg.WidthDivisor, cfg.InputSize, cfg.InputSize, cfg.NumClasses, thousands(cfg.ClassifierParams()))
 	p.HideAxes()
@@ -30,7 +33,7 @@ func Architecture(cfg models.VGGConfig, neurons int, source string) (Figure, err
 	p.Add(d)
 	xmin, xmax, ymin, ymax := d.DataRange()
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = xmin, xmax, ymin, ymax
-	return Figure{Plot: p, Width: 30 * vg.Centimeter, Height: 13 * vg.Centimeter}, nil
+	return Figure{Plot: p, Width: archWidth, Height: 14 * vg.Centimeter}, nil
 }
 
 type archDiagram struct {
@@ -63,7 +66,7 @@ func (d *archDiagram) Plot(c draw.Canvas, plt *plot.Plot) {
 		c.StrokeLines(draw.LineStyle{Color: color.Black, Width: vg.Points(0.5)}, append(pts, pts[0]))
 	}
 	small := d.label
-	small.Font.Size = vg.Points(8)
+	small.Font.Size = readable(archWidth, 11)
 	rotated := small
 	rotated.Rotation = math.Pi / 2
 	rotated.XAlign, rotated.YAlign = draw.XLeft, draw.YCenter
@@ -95,7 +98,7 @@ func (d *archDiagram) Plot(c draw.Canvas, plt *plot.Plot) {
 	}
 	// Braces over the two parts.
 	top := small
-	top.Font.Size = vg.Points(9)
+	top.Font.Size = readable(archWidth, 12)
 	top.XAlign = draw.XCenter
 	line := draw.LineStyle{Color: color.Black, Width: vg.Points(1)}
 	c.StrokeLine2(line, tx(-0.4), ty(10), tx(sharedEnd+0.4), ty(10))
@@ -110,9 +113,9 @@ func (d *archDiagram) Plot(c draw.Canvas, plt *plot.Plot) {
 		// The readout hangs below the end of the shared block.
 		arrow := draw.LineStyle{Color: colorReadout, Width: vg.Points(2)}
 		c.StrokeLine2(arrow, tx(sharedEnd), ty(-boxHeight(l.InChannels)/2), tx(sharedEnd), ty(-7.2))
-		rect(sharedEnd-0.5, -9.4, sharedEnd+6.5, -7.2, colorReadout)
+		rect(sharedEnd-0.5, -9.4, sharedEnd+10.5, -7.2, colorReadout)
 		in := small
-		in.Font.Size = vg.Points(8)
+		in.Font.Size = readable(archWidth, 12)
 		in.XAlign, in.YAlign = draw.XLeft, draw.YCenter
 		in.Color = color.White
 		c.FillText(in, vg.Point{X: tx(sharedEnd - 0.3), Y: ty(-7.8)},

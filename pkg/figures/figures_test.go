@@ -9,6 +9,7 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/neural"
+	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
@@ -69,6 +70,10 @@ func TestNeuralFiguresRender(t *testing.T) {
 			one := 0.3
 			return NeuralStatistics([]neural.NeuronStats{{FEV: 0.2, TrueFEV: &one, MeanCount: 1, Fano: 1.2}, {FEV: 0.4, TrueFEV: &one, MeanCount: 2, Fano: 1.1}}, true, "test")
 		},
+		"fig12": func() (Figure, error) {
+			return Fig12([]study.ResolutionPoint{{PPD: 7, FEVe: 0.3, Accuracy: 0.8}, {PPD: 14, FEVe: 0.45, Accuracy: 0.78},
+				{PPD: 28, FEVe: 0.2, Accuracy: 0.7}}, 14, "test")
+		},
 		"raster": func() (Figure, error) {
 			d := &neural.Dataset{Meta: neural.Meta{Simulated: true}, Sessions: []neural.Session{{ID: "s", Neurons: []int{0},
 				TestImageIDs: []int64{0, 1, 0, 1}, TestResponses: []float32{1, 2, 3, 0}}}}
@@ -86,6 +91,9 @@ func TestNeuralFiguresRender(t *testing.T) {
 		}
 		if _, err := png.Decode(bytes.NewReader(b)); err != nil {
 			t.Errorf("%s: not a PNG: %v", name, err)
+		}
+		if err := f.Check(); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 	if _, err := TestRaster(&neural.Dataset{}, 0, 0); err == nil {

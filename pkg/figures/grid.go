@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
@@ -36,7 +35,7 @@ func (g gridSpec) figure() (Figure, error) {
 	for _, r := range g.cells {
 		cols = max(cols, len(r))
 	}
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = g.title
 	p.HideAxes()
 	const gap = 0.08
@@ -53,8 +52,18 @@ func (g gridSpec) figure() (Figure, error) {
 			p.Add(plotter.NewImage(img, float64(c)+gap/2, y-1+gap/2, float64(c)+1-gap/2, y-gap/2))
 		}
 	}
+	leftMargin := 0.0
+	if len(g.rowLabels) > 0 {
+		leftMargin = 1.6
+	}
+	cm := g.cellCm
+	if cm == 0 {
+		cm = 2
+	}
+	w := vg.Length((float64(cols)+leftMargin)*cm+1) * vg.Centimeter
+	h := vg.Length((float64(rows)*(1+capH)+0.35)*cm+1.5) * vg.Centimeter
 	small := p.X.Label.TextStyle
-	small.Font.Size = vg.Points(8)
+	small.Font.Size = readable(w, 11)
 	addLabels := func(xys plotter.XYs, labels []string, style text.Style) error {
 		if len(xys) == 0 {
 			return nil
@@ -91,7 +100,7 @@ func (g gridSpec) figure() (Figure, error) {
 		return Figure{}, err
 	}
 	cap := small
-	cap.Font.Size = vg.Points(7)
+	cap.Font.Size = readable(w, 10.5)
 	cap.XAlign, cap.YAlign = draw.XCenter, draw.YTop
 	xys, labels = nil, nil
 	for r, row := range g.captions {
@@ -103,18 +112,16 @@ func (g gridSpec) figure() (Figure, error) {
 	if err := addLabels(xys, labels, cap); err != nil {
 		return Figure{}, err
 	}
-	leftMargin := 0.0
-	if len(g.rowLabels) > 0 {
-		leftMargin = 1.6
-	}
 	p.X.Min, p.X.Max = -leftMargin, float64(cols)
 	p.Y.Min, p.Y.Max = -float64(rows)*(1+capH), 0.35
-	cm := g.cellCm
-	if cm == 0 {
-		cm = 2
+	p.Title.TextStyle.Font.Size = max(p.Title.TextStyle.Font.Size, readable(w, 12.5))
+	// A title wider than the images widens the figure (the images keep their size, centred).
+	if tw := p.Title.TextStyle.Rectangle(g.title).Size().X + vg.Centimeter; tw > w {
+		extra := float64((tw - w) / w)
+		span := p.X.Max - p.X.Min
+		p.X.Min, p.X.Max = p.X.Min-span*extra/2, p.X.Max+span*extra/2
+		w = tw
 	}
-	w := vg.Length((float64(cols)+leftMargin)*cm+1) * vg.Centimeter
-	h := vg.Length((float64(rows)*(1+capH)+0.35)*cm+1.5) * vg.Centimeter
 	return Figure{Plot: p, Width: w, Height: h}, nil
 }
 

@@ -46,11 +46,11 @@ func ReceptiveFields(neurons []v1sim.Neuron, pop v1sim.PopulationConfig, size in
 // TuningCurves shows orientation tuning (relative to each neuron's preference) and spatial-frequency tuning to
 // full-field gratings for a few neurons: expected spike counts in the response window.
 func TuningCurves(neurons []v1sim.Neuron, pop v1sim.PopulationConfig, size int, ppd, windowS, contrast float64) (Figure, error) {
-	oriPlot, sfPlot := plot.New(), plot.New()
-	oriPlot.Title.Text = fmt.Sprintf("SIMULATED V1: orientation tuning (contrast %.0f%%)", 100*contrast)
+	oriPlot, sfPlot := newPlot(), newPlot()
+	oriPlot.Title.Text = fmt.Sprintf("SIMULATED V1: orientation (contrast %.0f %%)", 100*contrast)
 	oriPlot.X.Label.Text = "orientation relative to preferred (°)"
 	oriPlot.Y.Label.Text = "expected spike count (40–160 ms)"
-	sfPlot.Title.Text = "SIMULATED V1: spatial-frequency tuning"
+	sfPlot.Title.Text = "SIMULATED V1: spatial frequency"
 	sfPlot.X.Label.Text = "spatial frequency (cycles/°)"
 	sfPlot.X.Scale = plot.LogScale{}
 	sfPlot.X.Tick.Marker = plot.ConstantTicks{{Value: 0.5, Label: "0.5"}, {Value: 1, Label: "1"}, {Value: 2, Label: "2"},
@@ -61,6 +61,7 @@ func TuningCurves(neurons []v1sim.Neuron, pop v1sim.PopulationConfig, size int, 
 		rel = append(rel, d)
 	}
 	sfs := []float64{0.5, 0.7, 1, 1.4, 2, 2.8, 4, 5.6}
+	legend := plot.NewLegend()
 	for i, n := range neurons {
 		n.CenterX, n.CenterY = 0, 0 // gratings are full-field; centre the RF so the window does not clip it
 		oris := make([]float64, len(rel))
@@ -69,15 +70,17 @@ func TuningCurves(neurons []v1sim.Neuron, pop v1sim.PopulationConfig, size int, 
 		}
 		oc, sc := v1sim.Tuning(n, pop, size, ppd, windowS, contrast, oris, sfs)
 		col := palette[i%len(palette)]
-		if err := addLine(oriPlot, rel, oc, col, fmt.Sprintf("neuron %d (%s)", n.ID, cellType(n))); err != nil {
+		if err := addLine(oriPlot, rel, oc, col, ""); err != nil {
 			return Figure{}, err
 		}
 		if err := addLine(sfPlot, sfs, sc, col, ""); err != nil {
 			return Figure{}, err
 		}
+		l, _ := plotter.NewLine(plotter.XYs{{}})
+		l.Color, l.Width = col, vg.Points(1.5)
+		legend.Add(fmt.Sprintf("neuron %d (%s)", n.ID, cellType(n)), l)
 	}
-	oriPlot.Legend.Top = true
-	return Figure{Tiles: [][]*plot.Plot{{oriPlot, sfPlot}}, Width: 26 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
+	return Figure{Tiles: [][]*plot.Plot{{oriPlot, sfPlot}}, Legend: &legend, Width: 28 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
 }
 
 func cellType(n v1sim.Neuron) string {
@@ -138,7 +141,7 @@ func NeuralStatistics(stats []neural.NeuronStats, simulated bool, scale string) 
 		}
 	}
 	hist := func(title, x string, v plotter.Values) (*plot.Plot, error) {
-		p := plot.New()
+		p := newPlot()
 		p.Title.Text = label + " V1: " + title
 		p.X.Label.Text = x
 		p.Y.Label.Text = "neurons"
@@ -160,7 +163,7 @@ func NeuralStatistics(stats []neural.NeuronStats, simulated bool, scale string) 
 	}
 	var third *plot.Plot
 	if len(scatter) > 0 {
-		third = plot.New()
+		third = newPlot()
 		third.Title.Text = label + " V1: FEV from repeats vs truth"
 		third.X.Label.Text = "true explainable variance (simulator)"
 		third.Y.Label.Text = "FEV estimated from the test repeats"
@@ -221,7 +224,7 @@ func TestRaster(d *neural.Dataset, session, neuron int) (Figure, error) {
 			}
 		}
 	}
-	p := plot.New()
+	p := newPlot()
 	label := "recorded"
 	if d.Meta.Simulated {
 		label = "SIMULATED"

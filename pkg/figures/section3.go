@@ -41,8 +41,10 @@ func accuracyCurve(res *eval.Robustness, model, corruption string) plotter.XYs {
 	return pts
 }
 
-func severityPanel(res *eval.Robustness, corruption string, models []string, legend bool) (*plot.Plot, error) {
-	p := plot.New()
+// severityPanel is one corruption's accuracy per severity for each model; legend, if not nil, gets an entry per
+// model.
+func severityPanel(res *eval.Robustness, corruption string, models []string, legend *plot.Legend) (*plot.Plot, error) {
+	p := newPlot()
 	p.Title.Text = corruption
 	p.X.Label.Text, p.Y.Label.Text = "severity", "accuracy (%)"
 	for i, m := range models {
@@ -57,11 +59,10 @@ func severityPanel(res *eval.Robustness, corruption string, models []string, leg
 		c := modelColor(m, i)
 		l.Color, s.Color, s.Shape = c, c, draw.CircleGlyph{}
 		p.Add(l, s)
-		if legend {
-			p.Legend.Add(m, l, s)
+		if legend != nil {
+			legend.Add(m, l, s)
 		}
 	}
-	p.Legend.Top = true
 	p.X.Min, p.X.Max = 0.8, 5.2
 	return p, nil
 }
@@ -82,8 +83,13 @@ func Fig2(res *eval.Robustness) (Figure, error) {
 	sort.Slice(names, func(a, b int) bool { return per[names[a]].Mean > per[names[b]].Mean })
 	picks := []struct{ label, name string }{{"best", names[0]}, {"median", names[len(names)/2]}, {"worst", names[len(names)-1]}}
 	var row []*plot.Plot
+	legend := plot.NewLegend()
 	for i, pk := range picks {
-		p, err := severityPanel(res, pk.name, []string{study.Baseline, study.MTLMonkey}, i == 0)
+		var l *plot.Legend
+		if i == 0 {
+			l = &legend
+		}
+		p, err := severityPanel(res, pk.name, []string{study.Baseline, study.MTLMonkey}, l)
 		if err != nil {
 			return Figure{}, err
 		}
@@ -91,22 +97,32 @@ func Fig2(res *eval.Robustness) (Figure, error) {
 		row = append(row, p)
 	}
 	row[0].Title.Text = "Fig. 2 — " + row[0].Title.Text
-	return Figure{Tiles: [][]*plot.Plot{row}, Width: 27 * vg.Centimeter, Height: 9 * vg.Centimeter}, nil
+	return Figure{Tiles: [][]*plot.Plot{row}, Legend: &legend, Width: 29 * vg.Centimeter, Height: 9 * vg.Centimeter}, nil
 }
 
-// barsWithErrors draws one group of bars per model.
+// barsWithErrors draws one group of bars per model, with whiskers at ± the SD over seeds where there are several,
+// and the Baseline's 100 % dashed; the y axis reaches above the highest whisker.
 func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names []string) error {
 	w := vg.Points(10)
+	top, seeds := 100.0, 0
 	for i, g := range groups {
 		vals := make(plotter.Values, len(g))
 		errs := make(plotter.YErrors, len(g))
+		var pts plotter.XYs
+		var whiskers plotter.YErrors
+		shift := 0.8 / float64(len(groups)) * (float64(i) - float64(len(groups)-1)/2) // in data units
 		for j, s := range g {
 			vals[j] = s.Mean
 			if math.IsNaN(vals[j]) {
 				vals[j] = 0
 			}
+			seeds = max(seeds, s.Seeds)
+			top = math.Max(top, vals[j])
 			if !math.IsNaN(s.SD) {
 				errs[j].Low, errs[j].High = s.SD, s.SD
+				pts = append(pts, plotter.XY{X: float64(j) + shift, Y: vals[j]})
+				whiskers = append(whiskers, errs[j])
+				top = math.Max(top, vals[j]+s.SD)
 			}
 		}
 		b, err := plotter.NewBarChart(vals, w)
@@ -115,34 +131,41 @@ func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names 
 		}
 		b.Color = modelColor(names[i], i)
 		b.LineStyle.Width = 0
-		shift := 0.8 / float64(len(groups)) * (float64(i) - float64(len(groups)-1)/2) // in data units
 		b.XMin = shift
 		p.Add(b)
 		p.Legend.Add(names[i], b)
-		pts := make(plotter.XYs, len(g))
-		for j := range g {
-			pts[j] = plotter.XY{X: float64(j) + shift, Y: vals[j]}
+		if len(pts) > 0 {
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYer
+				plotter.YErrorer
+			}{pts, whiskers})
+			if err != nil {
+				return err
+			}
+			p.Add(eb)
 		}
-		eb, err := plotter.NewYErrorBars(struct {
-			plotter.XYer
-			plotter.YErrorer
-		}{pts, errs})
-		if err != nil {
-			return err
-		}
-		p.Add(eb)
 	}
 	p.NominalX(labels...)
 	base, _ := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 100}, {X: float64(len(labels)) - 0.5, Y: 100}})
 	base.Dashes, base.Color = []vg.Length{vg.Points(3), vg.Points(2)}, color.Gray{Y: 0x60}
 	p.Add(base)
-	p.Legend.Top = true
+	p.Legend.Add("Baseline (100 %)", base)
+	p.Y.Min, p.Y.Max = 0, top*1.06
+	p.Y.Label.Text += barNote(seeds)
 	return nil
+}
+
+// barNote says what a bar chart's bars and whiskers are.
+func barNote(seeds int) string {
+	if seeds > 1 {
+		return fmt.Sprintf(": mean ± SD over %d seeds", seeds)
+	}
+	return " (one seed)"
 }
 
 // Fig3A is the robustness score per corruption category (noise, blur, weather, digital), Baseline = 100 %.
 func Fig3A(res *eval.Robustness) (Figure, error) {
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = "Fig. 3A — robustness per category (" + stand(res) + ")"
 	p.Y.Label.Text = "robustness score (% of Baseline)"
 	cats := []string{string(corrupt.Noise), string(corrupt.Blur), string(corrupt.Weather), string(corrupt.Digital)}
@@ -170,59 +193,60 @@ func Fig3A(res *eval.Robustness) (Figure, error) {
 
 // Fig3B is the total robustness score (the mean over the 14 corruptions) per model, with the spread over seeds.
 func Fig3B(res *eval.Robustness) (Figure, error) {
-	p := plot.New()
+	p := newPlot()
 	p.Title.Text = "Fig. 3B — total robustness (" + stand(res) + ")"
 	p.Y.Label.Text = "robustness score (% of Baseline)"
 	var labels []string
-	var vals plotter.Values
-	var errs plotter.YErrors
+	var pts plotter.XYs
+	var whiskers plotter.YErrors
+	top, seeds := 100.0, 0
 	for _, m := range section3Models {
 		s, ok := res.Total[m]
 		if !ok {
 			continue
 		}
+		i := len(labels)
 		labels = append(labels, m)
-		vals = append(vals, s.Mean)
-		e := 0.0
-		if !math.IsNaN(s.SD) {
-			e = s.SD
-		}
-		errs = append(errs, struct{ Low, High float64 }{e, e})
-	}
-	if len(vals) == 0 {
-		return Figure{}, fmt.Errorf("fig 3B: no scores")
-	}
-	for i, v := range vals {
-		b, err := plotter.NewBarChart(plotter.Values{v}, vg.Points(22))
+		b, err := plotter.NewBarChart(plotter.Values{s.Mean}, vg.Points(22))
 		if err != nil {
 			return Figure{}, err
 		}
 		b.XMin = float64(i)
-		b.Color, b.LineStyle.Width = modelColor(labels[i], i), 0
+		b.Color, b.LineStyle.Width = modelColor(m, i), 0
 		p.Add(b)
+		top, seeds = math.Max(top, s.Mean), max(seeds, s.Seeds)
+		if !math.IsNaN(s.SD) {
+			pts = append(pts, plotter.XY{X: float64(i), Y: s.Mean})
+			whiskers = append(whiskers, struct{ Low, High float64 }{s.SD, s.SD})
+			top = math.Max(top, s.Mean+s.SD)
+		}
 	}
-	pts := make(plotter.XYs, len(vals))
-	for i, v := range vals {
-		pts[i] = plotter.XY{X: float64(i), Y: v}
+	if len(labels) == 0 {
+		return Figure{}, fmt.Errorf("fig 3B: no scores")
 	}
-	eb, err := plotter.NewYErrorBars(struct {
-		plotter.XYer
-		plotter.YErrorer
-	}{pts, errs})
-	if err != nil {
-		return Figure{}, err
+	if len(pts) > 0 {
+		eb, err := plotter.NewYErrorBars(struct {
+			plotter.XYer
+			plotter.YErrorer
+		}{pts, whiskers})
+		if err != nil {
+			return Figure{}, err
+		}
+		p.Add(eb)
 	}
-	p.Add(eb)
 	p.NominalX(labels...)
 	base, _ := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 100}, {X: float64(len(labels)) - 0.5, Y: 100}})
-	base.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+	base.Dashes, base.Color = []vg.Length{vg.Points(3), vg.Points(2)}, color.Gray{Y: 0x60}
 	p.Add(base)
-	return Figure{Plot: p, Width: 18 * vg.Centimeter, Height: 9 * vg.Centimeter}, nil
+	p.Y.Min, p.Y.Max = 0, top*1.06
+	p.Y.Label.Text += barNote(seeds)
+	p.Title.Text += "; dashed: Baseline"
+	return Figure{Plot: p, Width: 20 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
 }
 
 // Fig3C plots, for the batch-ratio sweep of each condition, neural predictivity (FEVe) against total robustness,
-// each run coloured by its clean accuracy (light = low, dark = high), with the regression's FEVe slope drawn at the
-// mean clean accuracy.
+// each run shaded by its clean accuracy (light = low, dark = high, over both panels), with the regression's FEVe
+// slope drawn at the condition's mean clean accuracy; the panel titles give the slope, its p-value and the runs.
 func Fig3C(res *eval.Robustness) (Figure, error) {
 	var row []*plot.Plot
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -231,11 +255,21 @@ func Fig3C(res *eval.Robustness) (Figure, error) {
 			lo, hi = math.Min(lo, p.CleanAcc), math.Max(hi, p.CleanAcc)
 		}
 	}
+	shaded := func(base color.RGBA, acc float64) color.Color {
+		f := 0.5
+		if hi > lo {
+			f = (acc - lo) / (hi - lo)
+		}
+		shade := func(c uint8) uint8 { return uint8(255 - (255-float64(c))*(0.25+0.75*f)) }
+		return color.RGBA{shade(base.R), shade(base.G), shade(base.B), 0xff}
+	}
+	legend := plot.NewLegend()
 	for _, cond := range []string{study.MTLMonkey, study.MTLShuffled} {
 		pts := res.Sweep[cond]
-		p := plot.New()
-		p.Title.Text = "Fig. 3C — " + cond + " sweep"
-		p.X.Label.Text, p.Y.Label.Text = "FEVe (neurons with FEV > 0.15, SIMULATED V1)", "robustness score (%)"
+		base := modelColor(cond, 0).(color.RGBA)
+		p := newPlot()
+		p.Title.Text = "Fig. 3C — " + cond
+		p.X.Label.Text, p.Y.Label.Text = "FEVe (reliable neurons, SIMULATED V1)", "robustness score (%)"
 		if len(pts) == 0 {
 			row = append(row, p)
 			continue
@@ -248,16 +282,15 @@ func Fig3C(res *eval.Robustness) (Figure, error) {
 		if err != nil {
 			return Figure{}, err
 		}
-		base := modelColor(cond, 0).(color.RGBA)
 		s.GlyphStyleFunc = func(i int) draw.GlyphStyle {
-			f := 0.5
-			if hi > lo {
-				f = (pts[i].CleanAcc - lo) / (hi - lo)
-			}
-			shade := func(c uint8) uint8 { return uint8(255 - (255-float64(c))*(0.25+0.75*f)) }
-			return draw.GlyphStyle{Color: color.RGBA{shade(base.R), shade(base.G), shade(base.B), 0xff}, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
+			return draw.GlyphStyle{Color: shaded(base, pts[i].CleanAcc), Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
 		}
 		p.Add(s)
+		dark, light := s.GlyphStyle, s.GlyphStyle
+		dark.Color, light.Color = shaded(base, hi), shaded(base, lo)
+		darkS, lightS := &plotter.Scatter{GlyphStyle: dark}, &plotter.Scatter{GlyphStyle: light}
+		legend.Add(fmt.Sprintf("%s run, clean acc. %.0f %%", cond, hi), darkS)
+		legend.Add(fmt.Sprintf("%s run, clean acc. %.0f %%", cond, lo), lightS)
 		if reg := res.Regression[cond]; reg != nil {
 			var meanAcc float64
 			minX, maxX := math.Inf(1), math.Inf(-1)
@@ -269,14 +302,14 @@ func Fig3C(res *eval.Robustness) (Figure, error) {
 			l, _ := plotter.NewLine(plotter.XYs{{X: minX, Y: f(minX)}, {X: maxX, Y: f(maxX)}})
 			l.Color = base
 			p.Add(l)
-			p.Legend.Add(fmt.Sprintf("b_FEVe = %.1f (p = %.2g), n = %d", reg.Coef[2], reg.P[2], reg.N), l)
+			p.Title.Text += fmt.Sprintf(": b = %.0f (p = %.2g, n = %d)", reg.Coef[2], reg.P[2], reg.N)
+			legend.Add(fmt.Sprintf("%s fit (mean clean acc.)", cond), l)
 		} else if note := res.RegressionNote[cond]; note != "" {
-			p.Legend.Add(note, s)
+			p.Title.Text += " (" + note + ")"
 		}
-		p.Legend.Top = true
 		row = append(row, p)
 	}
-	return Figure{Tiles: [][]*plot.Plot{row}, Width: 26 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
+	return Figure{Tiles: [][]*plot.Plot{row}, Legend: &legend, Width: 30 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
 }
 
 // Fig8 is accuracy against severity for every corruption (glass blur included) and model.
@@ -284,8 +317,13 @@ func Fig8(res *eval.Robustness) (Figure, error) {
 	models := append([]string{study.Baseline}, section3Models...)
 	var grid [][]*plot.Plot
 	var row []*plot.Plot
+	legend := plot.NewLegend()
 	for i, c := range corrupt.Names() {
-		p, err := severityPanel(res, c, models, i == 0)
+		var l *plot.Legend
+		if i == 0 {
+			l = &legend
+		}
+		p, err := severityPanel(res, c, models, l)
 		if err != nil {
 			return Figure{}, err
 		}
@@ -298,10 +336,10 @@ func Fig8(res *eval.Robustness) (Figure, error) {
 		grid = append(grid, row)
 	}
 	grid[0][0].Title.Text = "Fig. 8 — " + grid[0][0].Title.Text
-	return Figure{Tiles: grid, Width: 34 * vg.Centimeter, Height: 24 * vg.Centimeter}, nil
+	return Figure{Tiles: grid, Legend: &legend, Width: 36 * vg.Centimeter, Height: 24 * vg.Centimeter}, nil
 }
 
-// paperClean and paperRobust are the paper's numbers (SPEC §9): Table 2 (5 seeds) and Table 3.
+// paperClean and paperRobust are the paper's numbers: Table 2 (5 seeds) and Table 3 (appendix, 3 seeds).
 var (
 	paperClean  = map[string]string{study.Baseline: "49.26 ± 1.63", study.Oracle: "52.25 ± 0.97", study.MTLOracle: "49.58 ± 1.39", study.MTLMonkey: "46.28 ± 1.30", study.MTLShuffled: "44.70 ± 0.61"}
 	paperRobust = map[string]string{study.MTLRecorded: "109", study.MTLMonkey: "118", study.MTLShuffled: "98"}

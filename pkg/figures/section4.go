@@ -2,10 +2,12 @@ package figures
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/robustvision/cotrain/pkg/analysis"
 	"github.com/robustvision/cotrain/pkg/saliency"
 	"github.com/robustvision/cotrain/pkg/study"
+	"gonum.org/v1/gonum/stat"
 )
 
 // Fig5 is the reconstruction grid of one analysis image (Fig. 5; Fig. 10 and 11 for more images): each model's
@@ -126,5 +128,35 @@ func RatioTable(a *analysis.Result) Table {
 		row = append(row, mean(func(i int) float64 { return a.Spectral[i][j] }))
 	}
 	t.Rows = append(t.Rows, row)
+	return t
+}
+
+// ConvergenceTable says how far each model's reconstructions got: the median over images of the final loss divided
+// by the loss at the (projected) random start, per model and norm, with the steps taken and the optimiser.
+func ConvergenceTable(a *analysis.Result) Table {
+	t := Table{Caption: fmt.Sprintf("Reconstruction loss ‖f(x) − f(x₀)‖² at the end over at the start (median over %d "+
+		"images), %d steps", len(a.Photos), a.Steps)}
+	t.Header = append(t.Header, "model", "optimiser")
+	for _, n := range a.Norms {
+		t.Header = append(t.Header, fmt.Sprintf("norm %g", n))
+	}
+	for m, name := range a.Models {
+		row := []string{name, a.Optimizers[m]}
+		for j := range a.Norms {
+			var ratios []float64
+			for i := range a.Photos {
+				if a.Initial[m][i][j] > 0 {
+					ratios = append(ratios, a.Loss[m][i][j]/a.Initial[m][i][j])
+				}
+			}
+			if len(ratios) == 0 {
+				row = append(row, "—")
+				continue
+			}
+			sort.Float64s(ratios)
+			row = append(row, fmt.Sprintf("%.3f", stat.Quantile(0.5, stat.Empirical, ratios, nil)))
+		}
+		t.Rows = append(t.Rows, row)
+	}
 	return t
 }

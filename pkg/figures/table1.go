@@ -115,7 +115,7 @@ func Table1Curves(results []ModelResult) (Figure, error) {
 			curves = append(curves, Curve{Label: r.Model, Metrics: r.Curves})
 		}
 	}
-	return TrainingCurves(fmt.Sprintf("%s scale (Fashion-MNIST, SIMULATED V1)", scale), curves)
+	return TrainingCurves(fmt.Sprintf("%s scale, Fashion-MNIST + SIMULATED V1", scale), curves)
 }
 
 // formatAccuracy prints mean ± sd in percent, "—" when absent.

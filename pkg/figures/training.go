@@ -46,12 +46,12 @@ func modelColor(label string, i int) color.Color {
 
 // TrainingCurves draws, per model, the monitored validation metric and the training loss per epoch; filled markers
 // are epochs that improved on the best so far (the weights kept), and a vertical tick marks a restore of the best
-// weights with a learning-rate reduction (the authors' reduce-on-plateau, SPEC §2.4).
+// weights with a learning-rate reduction (the authors' reduce-on-plateau).
 func TrainingCurves(title string, curves []Curve) (Figure, error) {
 	if len(curves) == 0 {
 		return Figure{}, fmt.Errorf("training curves: no runs")
 	}
-	val, loss := plot.New(), plot.New()
+	val, loss := newPlot(), newPlot()
 	val.Title.Text = title + ": validation"
 	val.X.Label.Text, val.Y.Label.Text = "epoch", "validation accuracy (predictor: correlation)"
 	loss.Title.Text = title + ": training loss"
@@ -91,13 +91,15 @@ func TrainingCurves(title string, curves []Curve) (Figure, error) {
 			val.Add(s)
 		}
 	}
-	val.Legend.Top = false
+	legend := plot.NewLegend()
 	for i, c := range curves {
 		l, _ := plotter.NewLine(plotter.XYs{{}})
 		l.Color, l.Width = modelColor(c.Label, i), vg.Points(2)
-		val.Legend.Add(c.Label, l)
+		legend.Add(c.Label, l)
 	}
-	return Figure{Tiles: [][]*plot.Plot{{val, loss}}, Width: 26 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
+	kept := &plotter.Scatter{GlyphStyle: draw.GlyphStyle{Color: color.Black, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}}
+	legend.Add("improved: weights kept", kept)
+	return Figure{Tiles: [][]*plot.Plot{{val, loss}}, Legend: &legend, Width: 30 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
 }
 
 // Table is a small table for a notebook or a README: a caption, a header and rows.

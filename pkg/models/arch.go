@@ -15,10 +15,10 @@ import "fmt"
 const pool = -1
 
 // cfgE is torchvision's VGG configuration "E" (VGG-19): the output channels of each 3×3 convolution, with pool
-// marking 2×2 max-pooling layers (SPEC §1.1).
+// marking 2×2 max-pooling layers (VGG-19, configuration E).
 var cfgE = []int{64, 64, pool, 128, 128, pool, 256, 256, 256, 256, pool, 512, 512, 512, 512, pool, 512, 512, 512, 512, pool}
 
-// headHidden is the width of the two hidden 1×1 convolutions of the fully convolutional head (SPEC §1.2).
+// headHidden is the width of the two hidden 1×1 convolutions of the fully convolutional head (the authors' code).
 const headHidden = 4096
 
 // VGGConfig sizes the VGG-19-BN network. The paper's network is VGGConfig{WidthDivisor: 1, InputSize: 64,
@@ -117,8 +117,8 @@ func (c VGGConfig) Layers(neurons int) []Layer {
 	return layers
 }
 
-// ReadoutParams is the parameter count of one Gaussian readout (SPEC §1.4): per neuron a position μ (2), a standard
-// deviation σ (2), one weight per channel and a bias.
+// ReadoutParams is the parameter count of one Gaussian readout (paper, Section 2; Lurz et al. 2021): per neuron a
+// position μ (2), a standard deviation σ (2), one weight per channel and a bias.
 func ReadoutParams(channels, neurons int) int { return neurons * (2 + 2 + channels + 1) }
 
 // ClassifierParams is the number of trainable parameters of the classification network (no readout).

@@ -2,8 +2,8 @@ package models
 
 import "testing"
 
-// The authors' Baseline prints "Model with 39737352 parameters." (SPEC §1.1); with a one-channel first layer the
-// count drops by 2·64·9 = 1,152.
+// The authors' Baseline prints "Model with 39737352 parameters." (its training log); with a one-channel first layer
+// the count drops by 2·64·9 = 1,152.
 func TestPaperParameterCount(t *testing.T) {
 	if got := PaperVGG.ClassifierParams(); got != 39_737_352 {
 		t.Errorf("paper VGG-19-BN parameters = %d, want 39,737,352", got)

@@ -7,7 +7,8 @@ import (
 )
 
 // BilinearSample samples a feature map at continuous positions, as PyTorch's grid_sample(mode="bilinear",
-// padding_mode="zeros", align_corners=True) that the Gaussian readout uses (SPEC §1.4).
+// padding_mode="zeros", align_corners=True) that the Gaussian readout uses (Lurz et al. 2021, as in the authors'
+// code).
 //
 // features is [batch, height, width, channels]; positions is [batch, n, 2] holding (x, y) in [−1, 1], where −1 and
 // +1 are the centres of the first and last pixels (x along the width, y along the height). The result is

@@ -7,11 +7,11 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 )
 
-// GaussianReadout is the authors' legacy Gaussian2d readout for one recording session (SPEC §1.4): for each of n
-// neurons a position μ ∈ [−1, 1]² (initialised U(−0.3, 0.3)), a standard deviation σ per axis (U(0, 0.6)), one
-// weight per channel (1/C) and a bias. In training every image samples its own position μ + σ·ε (ε ~ N(0, 1),
-// clipped to [−1, 1]); in evaluation the position is μ. The core's features are sampled there bilinearly
-// (BilinearSample), weighted, summed and passed through ELU(y − 1) + 1.
+// GaussianReadout is the authors' legacy Gaussian2d readout for one recording session (paper, Section 2 and Fig. 1;
+// Lurz et al. 2021): for each of n neurons a position μ ∈ [−1, 1]² (initialised U(−0.3, 0.3)), a standard deviation σ
+// per axis (U(0, 0.6)), one weight per channel (1/C) and a bias. In training every image samples its own position μ +
+// σ·ε (ε ~ N(0, 1), clipped to [−1, 1]); in evaluation the position is μ. The core's features are sampled there
+// bilinearly (BilinearSample), weighted, summed and passed through ELU(y − 1) + 1.
 //
 // The authors clamp μ to [−1, 1] and σ to ≥ 0 in place before every forward pass; here the clamped values are used
 // in the forward pass with an identity gradient and written back to the variables in training, which is the same.

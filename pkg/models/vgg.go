@@ -11,7 +11,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/layers"
 )
 
-// The VGG-19-BN network in GoMLX (SPEC §1.1–1.2), channels last: images [batch, height, width, 1].
+// The VGG-19-BN network in GoMLX (paper, Fig. 1 and Section 2), channels last: images [batch, height, width, 1].
 //
 // Deviations from PyTorch forced by GoMLX v0.26, none of which changes the function computed:
 //   - batch norm is written here at graph level (Rsqrt has no gradient in v0.26: x/√(var+ε) instead) with PyTorch's
@@ -32,11 +32,11 @@ func ConvBNReLU(ctx *context.Context, x *Node, out int) *Node {
 }
 
 // ConvBNReLURepeated is conv1_1 on a one-channel image that the authors' forward repeats into in identical channels
-// (SPEC §1.1: the grayscale image expanded to 3 channels; conv1_1 keeps 3 input channels). Convolving in identical
-// channels with a kernel K equals convolving the one channel with K summed over its input channels: the same function
-// and, through the sum, the same gradient for each of the in channels of the same variable [3, 3, in, out] (its
-// initialisation and parameter count unchanged), at a third of the cost and without materialising the repeated image.
-// Only the order of floating-point sums differs from convolving the repeated image.
+// (the authors' code: the grayscale image expanded to 3 channels; conv1_1 keeps 3 input channels). Convolving in
+// identical channels with a kernel K equals convolving the one channel with K summed over its input channels: the
+// same function and, through the sum, the same gradient for each of the in channels of the same variable [3, 3, in,
+// out] (its initialisation and parameter count unchanged), at a third of the cost and without materialising the
+// repeated image. Only the order of floating-point sums differs from convolving the repeated image.
 func ConvBNReLURepeated(ctx *context.Context, x *Node, in, out int) *Node {
 	return convBNReLU(ctx, x, in, out)
 }
@@ -97,8 +97,9 @@ func BatchNorm(ctx *context.Context, x *Node) *Node {
 	return Add(Mul(y, perChannel(gamma)), perChannel(beta))
 }
 
-// SharedBlock runs the layers that both tasks share: conv1_1 … ReLU after BN of conv3_1 (SPEC §1.3). A one-channel
-// image counts as repeated into InChannels channels, as the authors' forward does (ConvBNReLURepeated).
+// SharedBlock runs the layers that both tasks share: conv1_1 … ReLU after BN of conv3_1 (paper, Section 2 and Fig.
+// 1). A one-channel image counts as repeated into InChannels channels, as the authors' forward does
+// (ConvBNReLURepeated).
 func SharedBlock(ctx *context.Context, cfg VGGConfig, x *Node) *Node {
 	return runLayers(ctx, cfg, x, 0, sharedEnd)
 }

@@ -3,24 +3,39 @@
 package nb
 
 import (
+	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 )
 
-// Scale returns the largest scale whose Table 1 study has finished in the cache under root (paper, then mini, then
-// smoke), so that notebooks show the best results at hand; smoke if none has.
+// Scale returns the largest scale whose study has finished in the cache under root (paper, then mini, then smoke),
+// so that notebooks show the best results at hand; smoke if none has. The sweep's runs are not required, and the
+// virtual monkey's recording, which the committed cache leaves out because it is regenerated bit for bit from its
+// seed in seconds, is made when it is the only thing missing.
 func Scale(root string) scales.Scale {
 	for _, s := range []scales.Scale{scales.Paper, scales.Mini} {
-		status, err := (&study.Runner{Root: root, Scale: s}).Status()
+		r := &study.Runner{Root: root, Scale: s}
+		status, err := r.Status()
 		if err != nil {
 			continue
 		}
-		complete := true
+		complete, recording := true, false
 		for _, st := range status {
-			if !st.Sweep && st.State != study.Done {
+			switch {
+			case st.Sweep || st.State == study.Done:
+			case st.Kind == study.Recording && st.State == study.Missing:
+				recording = true
+			default:
 				complete = false
-				break
 			}
+		}
+		if complete && recording {
+			b, err := backend.New("")
+			if err == nil {
+				r.Backend = b
+				err = r.Reproduce([]string{study.V1Stage})
+			}
+			complete = err == nil
 		}
 		if complete {
 			return s

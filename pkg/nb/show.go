@@ -18,10 +18,14 @@ import (
 	"github.com/robustvision/cotrain/pkg/figures"
 )
 
-// Show displays a figure in the notebook (a PNG), or returns the error that made it impossible.
+// Show displays a figure in the notebook (a PNG), or returns the error that made it impossible; a figure that fails
+// figures.Figure.Check (a legend over data, text too small to read) is an error too.
 func Show(fig figures.Figure, err error) error {
 	if err != nil {
 		return err
+	}
+	if err := fig.Check(); err != nil {
+		return fmt.Errorf("unreadable figure: %w", err)
 	}
 	png, err := fig.PNG()
 	if err != nil {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Convert the authors' per-session V1 recordings into this project's neural dataset format (pkg/neural).
 
-Input layout (sinzlab/nnvision monkey_static_loader; SPEC section 3.1):
+Input layout (sinzlab/nnvision monkey_static_loader):
 
     <dir>/neuronal_data/*.pickle   one pickle per recording session, a dict with
         subject_id, session_id          -> the session's name is "<subject_id>_<session_id>"

@@ -18,8 +18,8 @@
 //	true_fev.npy                  (simulated data only) float32 [all neurons]: each neuron's true explainable
 //	                              variance fraction on the test images
 //
-// This is the content of the authors' per-session files (SPEC §3.1). Neurons are numbered across sessions in the
-// order the sessions are listed.
+// This is the content of the authors' per-session files (their nnvision loader). Neurons are numbered across sessions
+// in the order the sessions are listed.
 package neural
 
 import (

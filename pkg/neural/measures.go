@@ -10,7 +10,7 @@ import (
 )
 
 // FEVThreshold: neurons whose fraction of explainable variance is at most this are left out of averages of FEVe,
-// as the authors' FEVe_thresholded does (SPEC §3.2).
+// as the authors' FEVe_thresholded does.
 const FEVThreshold = 0.15
 
 // Repeats groups a session's test trials by image: for each distinct test image (ascending id), the trial indices
@@ -46,7 +46,8 @@ func (s Session) testCounts(j int) [][]float64 {
 }
 
 // Variances returns, for neuron j, the total variance of its test responses (all images and repeats pooled, ddof 1)
-// and the noise variance (the mean over images of the across-repeat variance, ddof 1), NaN-aware (SPEC §3.2).
+// and the noise variance (the mean over images of the across-repeat variance, ddof 1), NaN-aware (as the authors'
+// code).
 func (s Session) Variances(j int) (total, noise float64) {
 	counts := s.testCounts(j)
 	var all []float64

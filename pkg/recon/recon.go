@@ -43,7 +43,7 @@ type Config struct {
 	LogEvery     int     // record the loss every this many steps (0: 100)
 }
 
-// PaperConfig is the paper's setting for a model (SPEC §9): SGD lr 5 for the multi-task models, Adam lr 0.01 for
+// PaperConfig is the paper's setting for a model (Section 4): SGD lr 5 for the multi-task models, Adam lr 0.01 for
 // the others; 8000 steps, gradient blur σ = 1, projection onto the ball.
 func PaperConfig(multiTask bool) Config {
 	c := Config{Layer: "conv3_1", Steps: 8000, Optimizer: Adam, LearningRate: 0.01, BlurSigma: 1, Seed: 1000}
@@ -68,8 +68,8 @@ func NormsFor(size int) []float64 {
 }
 
 // Problem is one reconstruction: a target image in the model's input units (grey, H×W, normalised) and the norm
-// constraint ‖x‖ ≤ Norm. Norms are in the units of the authors' input tensor, in which the grey image is repeated into
-// the network's input channels (InputNorm).
+// constraint ‖x‖ ≤ Norm. Norms are in the units of the authors' input tensor, in which the grey image is repeated
+// into the network's input channels (InputNorm).
 type Problem struct {
 	Target []float32
 	Norm   float64
@@ -336,8 +336,8 @@ func floats64(v []float32) []float64 {
 }
 
 // blurMatrix is the n×n matrix of a normalised Gaussian blur of standard deviation sigma truncated at 4σ (9 taps for
-// σ = 1) with whole-sample symmetric padding (torch's "reflect", imgproc.Mirror); nil for sigma ≤ 0. Blurring rows and
-// columns with it is the authors' separable gradient preconditioning (mei.legacy.ops.GaussianBlur).
+// σ = 1) with whole-sample symmetric padding (torch's "reflect", imgproc.Mirror); nil for sigma ≤ 0. Blurring rows
+// and columns with it is the authors' separable gradient preconditioning (mei.legacy.ops.GaussianBlur).
 func blurMatrix(n int, sigma float64) [][]float32 {
 	if sigma <= 0 {
 		return nil

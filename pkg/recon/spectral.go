@@ -8,9 +8,10 @@ import (
 	"github.com/robustvision/cotrain/pkg/fft"
 )
 
-// SpectralControl returns the paper's spectral control (SPEC §5.2): an image with the Fourier amplitude spectrum of
-// the reconstruction and the phase of the original (noisy) image, |F(recon)|·exp(i∠F(original)), transformed back
-// (real part). It carries the reconstruction's energy per spatial frequency and none of its spatial structure.
+// SpectralControl returns the paper's spectral control (Section 4, "spectral control"): an image with the Fourier
+// amplitude spectrum of the reconstruction and the phase of the original (noisy) image,
+// |F(recon)|·exp(i∠F(original)), transformed back (real part). It carries the reconstruction's energy per spatial
+// frequency and none of its spatial structure.
 func SpectralControl(recon, original []float64, h, w int) ([]float64, error) {
 	if len(recon) != h*w || len(original) != h*w {
 		return nil, fmt.Errorf("spectral control: %d and %d pixels for %d×%d images", len(recon), len(original), h, w)

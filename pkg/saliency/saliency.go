@@ -6,9 +6,10 @@
 // for it and is named as the stand-in wherever its results appear. A saliency map from elsewhere (DeepGaze's
 // densities saved as .npy or PNG) can replace it (LoadMap).
 //
-// From a map the package derives the paper's measures (SPEC §9): the binary mask of the most salient pixels that
-// hold 0.7 of the saliency mass, the share of an image's energy inside it, ϱ(I) = ||I·mask||²/||I||², and the
-// normalised ratio ϱ̄ = (ϱ(I_r) − ϱ(I_o)) / (1 − ϱ(I_o)) of a reconstruction I_r against the original I_o.
+// From a map the package derives the paper's measures (Section 4, Eq. 1, and the appendix on binarising saliency
+// maps): the binary mask of the most salient pixels that hold 0.7 of the saliency mass, the share of an image's
+// energy inside it, ϱ(I) = ||I·mask||²/||I||², and the normalised ratio ϱ̄ = (ϱ(I_r) − ϱ(I_o)) / (1 − ϱ(I_o)) of a
+// reconstruction I_r against the original I_o.
 package saliency
 
 import (
@@ -201,7 +202,7 @@ func bilinear(v []float64, h, w int, y, x float64) float64 {
 	return (1-fy)*((1-fx)*v[y0*w+x0]+fx*v[y0*w+x1]) + fy*((1-fx)*v[y1*w+x0]+fx*v[y1*w+x1])
 }
 
-// MaskFraction is the saliency mass the paper's mask holds (SPEC §9).
+// MaskFraction is the saliency mass the paper's mask holds (appendix, "Binarization of saliency density maps").
 const MaskFraction = 0.7
 
 // Mask marks the most salient pixels: pixels sorted by density, descending, are taken while the mass taken before

@@ -17,7 +17,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
-// Scale is one size of the whole study (shared/DESIGN.md, "Scales").
+// Scale is one size of the whole study (README "Scales").
 type Scale struct {
 	Name     string
 	Purpose  string
@@ -33,6 +33,9 @@ type Scale struct {
 	// Seeds of every model; SweepRatios and SweepSeeds are the batch-ratio sweep (the paper: all 12 ratios, 5 seeds).
 	Seeds, SweepSeeds []uint64
 	SweepRatios       []train.Ratio
+	// ResolutionPPDs are the resolutions of the appendix's search (Fig. 12), in pixels per degree of the stimuli as
+	// the predictor sees them; at the recording's own (V1.PPD) the search's predictor is the Monkey Predictor.
+	ResolutionPPDs []float64
 	// Batch and learning rates, where a scale departs from the paper's 128, SGD 0.1 and Adam 5e-4 (0: the paper's).
 	Batch                               int
 	LearningRate, PredictorLearningRate float64
@@ -68,11 +71,12 @@ var (
 			HoldoutPerClass: 102},
 		Epochs: 12, PredictorEpochs: 24, OracleReadoutEpochs: 4,
 		Seeds: []uint64{1}, SweepSeeds: []uint64{1}, SweepRatios: []train.Ratio{{Neural: 1, Classification: 4}, {Neural: 1, Classification: 3}, {Neural: 1, Classification: 2}},
-		// Batch 16 and 100 images per class: 62 steps per epoch, about 750 in 12 epochs (VGG-19-BN from scratch needs steps:
-		// `cotrain calibrate -scale smoke -model baseline -lr 0.01,0.02,0.05 -seeds 1,2 -per-class 40|100`, 2026-11-30:
-		// 40 per class reached 19–23 % at every rate; 100 per class 39 % and 34 % at SGD lr 0.01, 18–28 % at 0.02 and
-		// 0.05). The predictor takes a larger Adam step (2e-3; 4e-3 diverged) and 24 epochs (with 8 its FEVe on the
-		// reliable neurons hovered around zero).
+		ResolutionPPDs: []float64{7, 14, 28},
+		// Batch 16 and 100 images per class: 62 steps per epoch, about 750 in 12 epochs (VGG-19-BN from scratch needs
+		// steps: `cotrain calibrate -scale smoke -model baseline -lr 0.01,0.02,0.05 -seeds 1,2 -per-class 40|100`,
+		// 2026-11-30: 40 per class reached 19–23 % at every rate; 100 per class 39 % and 34 % at SGD lr 0.01, 18–28 %
+		// at 0.02 and 0.05). The predictor takes a larger Adam step (2e-3; 4e-3 diverged) and 24 epochs (with 8 its
+		// FEVe on the reliable neurons hovered around zero).
 		Batch: 16, LearningRate: 0.01, PredictorLearningRate: 2e-3,
 		ReconSteps: 200, ReconImages: 6, ReconNorms: []float64{2.5, 7.5, 30}, // the paper's 5, 15, 60 at 32×32 (recon.NormsFor)
 		EvalPerClass: 4, CorruptionPreset: corrupt.PresetImageNetC,
@@ -85,30 +89,32 @@ var (
 		Model:   models.VGGConfig{WidthDivisor: 16, InputSize: 32, InChannels: 3, NumClasses: 10},
 		Neurons: 458, Sessions: 32,
 		// 4,000 training images per class (of the ~5,000 the paper's split leaves after the 408 held out for the V1
-		// experiment), 2,000 test images, 15 epochs at batch 64: 9,400 SGD steps. Calibrated with `cotrain
-		// calibrate -scale mini` on 2 cores, 2026-11-30 (test accuracy on 2,000 images): the Baseline at 3,000 per
-		// class × 20 epochs reached 83.5/84.3 % (lr 0.005, seeds 1, 2) and 82.8/84.6 % (lr 0.01); at 4,000 per class ×
-		// 15 epochs, lr 0.01, 83.6 % and 82.2 % in 228 and 168 s; width ÷8 reached 87.5 % but at 2.8 times the time;
+		// experiment), 2,000 test images, 15 epochs at batch 64: 9,400 SGD steps. Calibrated with `cotrain calibrate
+		// -scale mini` on 2 cores, 2026-11-30 (test accuracy on 2,000 images): the Baseline at 3,000 per class × 20
+		// epochs reached 83.5/84.3 % (lr 0.005, seeds 1, 2) and 82.8/84.6 % (lr 0.01); at 4,000 per class × 15
+		// epochs, lr 0.01, 83.6 % and 82.2 % in 228 and 168 s; width ÷8 reached 87.5 % but at 2.8 times the time;
 		// 1,000 per class × 15 epochs, 77 % (lr 0.01), 73 % (0.025), 69 % and collapsing seeds (0.05). The Oracle's
 		// first stage (cosine consistency) learns at the same recipe (validation accuracy 74 % at epoch 9 of 15).
 		Data: data.Classification{Dataset: "fmnist", Size: 32, TrainPerClass: 4000, ValPerClass: 300, TestPerClass: 200,
 			Seed: 1, HoldoutPerClass: 408},
-		// The predictor with Adam lr 1e-3 (the paper's 5e-4 reached FEVe 0.505 on the reliable neurons after 40 epochs,
-		// its validation correlation flat from epoch 25; 1e-3 was ahead at every epoch measured) and 30 epochs; the
-		// readout on the frozen Oracle block for the paper's 10.
+		// The predictor with Adam lr 1e-3 (the paper's 5e-4 reached FEVe 0.505 on the reliable neurons after 40
+		// epochs, its validation correlation flat from epoch 25; 1e-3 was ahead at every epoch measured) and 30
+		// epochs; the readout on the frozen Oracle block for the paper's 10.
 		Epochs: 15, PredictorEpochs: 30, OracleReadoutEpochs: 10,
 		Batch: 64, LearningRate: 0.01, PredictorLearningRate: 1e-3,
-		// Three seeds (the paper: five); the sweep at six of the paper's twelve ratios, 1:15 to 5:1, one seed, plus the
-		// three 1:1 runs of the main table.
+		// Three seeds (the paper: five); the sweep at six of the paper's twelve ratios, 1:15 to 5:1, one seed, plus
+		// the three 1:1 runs of the main table.
 		Seeds: []uint64{1, 2, 3}, SweepSeeds: []uint64{1},
 		SweepRatios: []train.Ratio{{Neural: 1, Classification: 15}, {Neural: 1, Classification: 7},
 			{Neural: 1, Classification: 3}, {Neural: 1, Classification: 1}, {Neural: 2, Classification: 1},
 			{Neural: 5, Classification: 1}},
+		// The resolution search at half to twice the recording's 14 ppd, one seed.
+		ResolutionPPDs: []float64{7, 10, 14, 20, 28},
 		// Reconstructions: 24 of the paper's 70 images, all nine norms mapped to 32×32 (recon.NormsFor), 4,000 of its
-		// 8,000 steps, a budget fitted to the 6 hours (measured on the previous mini models: SGD lr 5 converged within
-		// 1,000 steps at norm 2.5 and still fell slowly at 4,000 steps from norm 10 up, final/initial loss 0.05–0.3;
-		// Adam lr 0.01 levelled off within 500 steps and then fluctuated by a few per cent). The analysis reports
-		// final/initial loss per model and norm.
+		// 8,000 steps, a budget fitted to the 6 hours (measured on the previous mini models: SGD lr 5 converged
+		// within 1,000 steps at norm 2.5 and still fell slowly at 4,000 steps from norm 10 up, final/initial loss
+		// 0.05–0.3; Adam lr 0.01 levelled off within 500 steps and then fluctuated by a few per cent). The analysis
+		// reports final/initial loss per model and norm.
 		ReconSteps: 4000, ReconImages: 24, ReconNorms: recon.NormsFor(32),
 		EvalPerClass: 30, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 4000, TrainPerSession: 1500, TestImages: 75,
@@ -122,7 +128,8 @@ var (
 		Data:   data.Classification{Dataset: "fmnist", Size: 64, HoldoutPerClass: 2408},
 		Epochs: 400, PredictorEpochs: 150, OracleReadoutEpochs: 10,
 		Seeds: []uint64{1000, 2000, 3000, 4000, 5000}, SweepSeeds: []uint64{1000, 2000, 3000, 4000, 5000}, SweepRatios: train.Sweep,
-		ReconSteps: 8000, ReconImages: 70, ReconNorms: recon.NormsFor(64),
+		ResolutionPPDs: []float64{7, 10, 14, 20, 28},
+		ReconSteps:     8000, ReconImages: 70, ReconNorms: recon.NormsFor(64),
 		EvalPerClass: 0, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 24000, TrainPerSession: 11600, TestImages: 75,
 			RepeatsMin: 40, RepeatsMax: 50, ImageSize: 64, PPD: 14, WindowMs: [2]float64{40, 160}},

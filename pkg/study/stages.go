@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/robustvision/cotrain/pkg/jobs"
 	"github.com/robustvision/cotrain/pkg/scales"
@@ -24,6 +26,10 @@ const (
 	MTLShuffled   = "mtl-shuffled"   // MTL with MTL-Monkey's targets permuted across images
 	MTLRecorded   = "mtl-recorded"   // MTL on the recorded (noisy) trials, as the paper's Table 3
 	MTLNoiseFree  = "mtl-noisefree"  // MTL on the simulator's noise-free responses (beyond the paper: no lab has them)
+	// The appendix's resolution search (Fig. 12): a predictor trained on the recording shown at another resolution,
+	// and a classifier trained on its frozen shared block.
+	ResolutionPredictor  = "resolution-predictor"
+	ResolutionClassifier = "resolution-classifier"
 )
 
 // ModelNames lists the eight models of the study (Table 1 and the simulator's two) in the order of the paper's tables.
@@ -57,6 +63,7 @@ type Stage struct {
 	Ratio train.Ratio // multi-task batch ratio
 	Deps  []string    // IDs of the stages whose outputs it reads
 	Sweep bool        // part of the batch-ratio sweep
+	PPD   float64     // the resolution search: the stimuli's pixels per degree as the model sees them
 }
 
 // label is what stage.json records as the stage's model: the model for a training, the kind otherwise.
@@ -113,6 +120,15 @@ func Stages(s scales.Scale) []Stage {
 			}
 		}
 	}
+	for _, ppd := range s.ResolutionPPDs {
+		predictor := seedDir(Predictor, first) // the Monkey Predictor is the search's point at the recording's resolution
+		if ppd != s.V1.PPD {
+			predictor = ResolutionStage(ppd, ResolutionPredictor)
+			add(Stage{ID: predictor, Kind: Training, Model: ResolutionPredictor, Seed: first, PPD: ppd, Deps: []string{V1Stage}})
+		}
+		add(Stage{ID: ResolutionStage(ppd, ResolutionClassifier), Kind: Training, Model: ResolutionClassifier, Seed: first,
+			PPD: ppd, Deps: []string{predictor}})
+	}
 	var reconDeps []string
 	for _, m := range ReconModels {
 		reconDeps = append(reconDeps, seedDir(m, first))
@@ -131,6 +147,12 @@ func Stages(s scales.Scale) []Stage {
 	}
 	add(Stage{ID: "analysis/robustness", Kind: Robustness, Deps: evals})
 	return out
+}
+
+// ResolutionStage is the ID of a stage of the resolution search, e.g. "resolution/ppd7/classifier" for the
+// ResolutionClassifier at 7 pixels per degree.
+func ResolutionStage(ppd float64, model string) string {
+	return fmt.Sprintf("resolution/ppd%s/%s", strconv.FormatFloat(ppd, 'f', -1, 64), strings.TrimPrefix(model, "resolution-"))
 }
 
 // Key identifies what a stage's outputs depend on: the scale's settings for it, its own definition and the keys of
@@ -156,8 +178,11 @@ func (st Stage) Key(s scales.Scale, deps map[string]string) string {
 	fmt.Fprintf(h, "v%s|%s|%+v|%+v|%+v|%+v|%d|%v|%v\n", stageVersion, st.ID, text, s.Model, s.Data, s.V1, s.Batch,
 		s.LearningRate, s.PredictorLearningRate)
 	switch {
-	case st.Kind == Training && st.Model == Predictor:
+	case st.Kind == Training && (st.Model == Predictor || st.Model == ResolutionPredictor):
 		fmt.Fprintf(h, "epochs %d\n", s.PredictorEpochs)
+		if st.Model == ResolutionPredictor {
+			fmt.Fprintf(h, "ppd %v\n", st.PPD)
+		}
 	case st.Kind == Training && st.Model == OracleReadout:
 		fmt.Fprintf(h, "epochs %d\n", s.OracleReadoutEpochs)
 	case st.Kind == Training:

@@ -47,6 +47,7 @@ func TestSmokeStudy(t *testing.T) {
 	}
 	checkLearned(t, r, records)
 	checkOracleFrozen(t, r)
+	checkResolution(t, r)
 	checkAnalyses(t, r)
 	// A second run finds everything done.
 	before, _ := os.Stat(filepath.Join(r.Dir("baseline/seed1"), record.FileName))
@@ -158,6 +159,46 @@ func checkOracleFrozen(t *testing.T, r *Runner) {
 	}
 }
 
+// checkResolution: the resolution search has a point per resolution, the recording's own made from the Monkey
+// Predictor; every classifier learned, on its predictor's block, frozen.
+func checkResolution(t *testing.T, r *Runner) {
+	t.Helper()
+	points, err := r.LoadResolution()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(points) != len(r.Scale.ResolutionPPDs) {
+		t.Fatalf("%d resolutions, want %d", len(points), len(r.Scale.ResolutionPPDs))
+	}
+	for _, p := range points {
+		if (p.PPD == r.Scale.V1.PPD) != (p.Predictor == "predictor/seed1") {
+			t.Errorf("%v ppd: predictor %s", p.PPD, p.Predictor)
+		}
+		if !(p.Accuracy > 1.5*p.Chance) || math.IsNaN(p.FEVe) {
+			t.Errorf("%v ppd: accuracy %.3f (chance %.2f), FEVe %v", p.PPD, p.Accuracy, p.Chance, p.FEVe)
+		}
+		pred, err := r.LoadModel(p.Predictor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cls, err := r.LoadModel(p.Classifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w1, _ := pred.Weights()
+		w2, _ := cls.Weights()
+		for path, v := range w2 {
+			if train.InScope("/shared")(path) && v.DType() == dtypes.Float32 &&
+				!slices.Equal(tensors.MustCopyFlatData[float32](v), tensors.MustCopyFlatData[float32](w1[path])) {
+				t.Errorf("%s: the frozen %s differs from its predictor's", p.Classifier, path)
+			}
+		}
+	}
+	if points[0].FEVe == points[1].FEVe {
+		t.Errorf("the predictors at %v and %v ppd have the same FEVe: the resolution changed nothing", points[0].PPD, points[1].PPD)
+	}
+}
+
 // checkAnalyses: Section 3 and 4 results hold a robustness score for every model, a regression for each sweep
 // condition, and reconstructions that respect their norm constraints.
 func checkAnalyses(t *testing.T, r *Runner) {
@@ -235,9 +276,11 @@ func TestStagesKeysAndSelect(t *testing.T) {
 	}
 	// Mini: the recording, 8 models × 3 seeds (+ Oracle stage 1), one predictor and one Oracle readout, 3 targets,
 	// the sweep (its ratios besides 1:1 × 2 conditions, one seed), the Section 4 analysis, an evaluation of every
-	// classifier (Baseline and Oracle, 5 MTL models, the sweep) and the robustness analysis.
+	// classifier (Baseline and Oracle, 5 MTL models, the sweep) and the robustness analysis; the resolution search:
+	// a predictor at each resolution but the recording's (the Monkey Predictor's) and a classifier at each.
 	sweep := (len(scales.Mini.SweepRatios) - 1) * 2
-	want := 1 + 1 + 3*3 + 1 + 3 + 5*3 + sweep + 1 + (2*3 + 5*3 + sweep) + 1
+	resolution := 2*len(scales.Mini.ResolutionPPDs) - 1
+	want := 1 + 1 + 3*3 + 1 + 3 + 5*3 + sweep + resolution + 1 + (2*3 + 5*3 + sweep) + 1
 	if len(stages) != want {
 		t.Errorf("%d mini stages, want %d", len(stages), want)
 	}

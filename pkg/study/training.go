@@ -26,8 +26,11 @@ func (r *Runner) TrainConfig(st Stage) (train.Config, error) {
 	case Oracle:
 		cfg = train.Defaults(train.Classification, s.Model, s.Epochs, st.Seed)
 		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
-	case Predictor:
+	case Predictor, ResolutionPredictor:
 		cfg = train.Defaults(train.NeuralPrediction, s.Model, s.PredictorEpochs, st.Seed)
+	case ResolutionClassifier: // the appendix's Fig. 12: the predictor's block (to conv3_1) frozen, the rest classifies
+		cfg = train.Defaults(train.Classification, s.Model, s.Epochs, st.Seed)
+		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
 	case OracleReadout:
 		cfg = train.Defaults(train.NeuralPrediction, s.Model, s.OracleReadoutEpochs, st.Seed)
 		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
@@ -65,7 +68,10 @@ func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 		return err
 	}
 	rec.Results["epochs"] = float64(len(metrics))
-	if err := r.evaluate(m, rec); err != nil {
+	if st.PPD > 0 {
+		rec.Results["ppd"] = st.PPD
+	}
+	if err := r.evaluate(m, rec, st.PPD); err != nil {
 		return err
 	}
 	rec.Provenance.Finish()
@@ -76,7 +82,7 @@ func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 // trainData assembles what a stage trains on.
 func (r *Runner) trainData(st Stage) (train.Data, error) {
 	var d train.Data
-	needsImages := st.Model != Predictor && st.Model != OracleReadout
+	needsImages := st.Model != Predictor && st.Model != OracleReadout && st.Model != ResolutionPredictor
 	if needsImages {
 		p, err := r.Images()
 		if err != nil {
@@ -85,8 +91,8 @@ func (r *Runner) trainData(st Stage) (train.Data, error) {
 		d.Images = p
 	}
 	switch st.Model {
-	case Predictor, OracleReadout:
-		monkey, _, err := r.Monkey()
+	case Predictor, OracleReadout, ResolutionPredictor:
+		monkey, err := r.monkeyAt(st.PPD)
 		if err != nil {
 			return d, err
 		}
@@ -113,7 +119,7 @@ func (r *Runner) trainData(st Stage) (train.Data, error) {
 		}
 		d.Neural = t
 	}
-	if st.Model == Oracle || st.Model == OracleReadout {
+	if st.Model == Oracle || st.Model == OracleReadout || st.Model == ResolutionClassifier {
 		stage1, err := r.LoadModel(st.Deps[0])
 		if err != nil {
 			return d, err
@@ -126,9 +132,9 @@ func (r *Runner) trainData(st Stage) (train.Data, error) {
 }
 
 // evaluate records a trained model's clean test accuracy and, for a model with a readout, its FEVe on the
-// recording's held-out test repeats (train.Model.Scores). Section 3's evaluation (bootstrap, corruptions) is a
-// later stage.
-func (r *Runner) evaluate(m *train.Model, rec *record.Stage) error {
+// recording's held-out test repeats (train.Model.Scores), shown at ppd pixels per degree (0: as recorded).
+// Section 3's evaluation (bootstrap, corruptions) is a later stage.
+func (r *Runner) evaluate(m *train.Model, rec *record.Stage, ppd float64) error {
 	var test *data.Set
 	if m.Info.Objective != train.NeuralPrediction {
 		p, err := r.Images()
@@ -140,7 +146,7 @@ func (r *Runner) evaluate(m *train.Model, rec *record.Stage) error {
 	var monkey *neural.Dataset
 	if m.Info.Neurons > 0 {
 		var err error
-		if monkey, _, err = r.Monkey(); err != nil {
+		if monkey, err = r.monkeyAt(ppd); err != nil {
 			return err
 		}
 	}
@@ -150,6 +156,16 @@ func (r *Runner) evaluate(m *train.Model, rec *record.Stage) error {
 	}
 	maps.Copy(rec.Results, scores)
 	return nil
+}
+
+// monkeyAt is the recording with its stimuli at ppd pixels per degree (0: as recorded), as the resolution search
+// shows them to its predictors.
+func (r *Runner) monkeyAt(ppd float64) (*neural.Dataset, error) {
+	monkey, _, err := r.Monkey()
+	if err != nil || ppd == 0 {
+		return monkey, err
+	}
+	return monkey.AtResolution(ppd)
 }
 
 // targets computes MTL targets on the classification training images: a model's predictions, or the simulator's

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/data"
@@ -142,4 +143,50 @@ func Photos(root string) ([]data.PhotoImage, error) {
 		return nil, err
 	}
 	return data.LoadPhotos(manifest, dir)
+}
+
+// ResolutionPoint is one resolution of the appendix's search (Fig. 12): the predictor trained on the recording shown
+// at PPD pixels per degree, its FEVe on the reliable neurons, and the test accuracy of a classifier trained on its
+// frozen block (to conv3_1).
+type ResolutionPoint struct {
+	PPD, FEVe, Accuracy, Chance float64
+	Predictor, Classifier       string // the two runs' stage IDs
+}
+
+// LoadResolution reads the resolution search from the cache, in increasing resolution.
+func (r *Runner) LoadResolution() ([]ResolutionPoint, error) {
+	var out []ResolutionPoint
+	for _, st := range Stages(r.Scale) {
+		if st.Model != ResolutionClassifier {
+			continue
+		}
+		p := ResolutionPoint{PPD: st.PPD, Predictor: st.Deps[0], Classifier: st.ID}
+		pred, err := r.readRecord(p.Predictor)
+		if err != nil {
+			return nil, r.missing("the resolution search", err)
+		}
+		cls, err := r.readRecord(p.Classifier)
+		if err != nil {
+			return nil, r.missing("the resolution search", err)
+		}
+		var ok1, ok2 bool
+		p.FEVe, ok1 = pred.Results["feve_reliable"]
+		p.Accuracy, ok2 = cls.Results["test_acc"]
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("%s or %s records no feve_reliable or test_acc (run cotrain reproduce -scale %s -only resolution)",
+				p.Predictor, p.Classifier, r.Scale.Name)
+		}
+		p.Chance = cls.Results["chance"]
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the %s scale runs no resolution search (Scale.ResolutionPPDs)", r.Scale.Name)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].PPD < out[j].PPD })
+	return out, nil
+}
+
+// missing wraps the error of a result that is not in the cache with the command that makes it.
+func (r *Runner) missing(what string, err error) error {
+	return fmt.Errorf("%s is not in the cache (run cotrain reproduce -scale %s): %w", what, r.Scale.Name, err)
 }

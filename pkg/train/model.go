@@ -237,7 +237,7 @@ func (m *Model) Accuracy(set *data.Set, transform func(epoch, i int, img []uint8
 }
 
 // Correlation is the mean over neurons of the correlation between predicted and recorded responses on the trials
-// of r (each neuron on its session's trials): the predictor's validation metric (SPEC §2.4, "val corr").
+// of r (each neuron on its session's trials): the predictor's validation metric (the authors' "val corr").
 func (m *Model) Correlation(r *Responses) (float64, error) {
 	pred, err := m.Responses(r.Images, r.NumImages())
 	if err != nil {
@@ -267,8 +267,9 @@ func (m *Model) Correlation(r *Responses) (float64, error) {
 	return sum / float64(max(count, 1)), nil
 }
 
-// FEVe returns every neuron's fraction of explainable variance explained on a recording's held-out test repeats
-// (SPEC §3.2), in the data set's neuron order; the readout must cover the data set's neurons in that order.
+// FEVe returns every neuron's fraction of explainable variance explained on a recording's held-out test repeats (the
+// fraction of explainable variance explained, Cadena et al. 2019, as the paper), in the data set's neuron order; the
+// readout must cover the data set's neurons in that order.
 func (m *Model) FEVe(d *neural.Dataset) ([]float64, error) {
 	if m.Info.Neurons != d.NumNeurons() {
 		return nil, fmt.Errorf("the readout has %d neurons, the recording %d", m.Info.Neurons, d.NumNeurons())

@@ -2,11 +2,11 @@ package train
 
 import "math"
 
-// Plateau is the authors' learning-rate schedule and early stopping (SPEC §2.4): PyTorch's ReduceLROnPlateau in
-// mode "max" on a validation metric together with nntransfer's early stopping. Their net effect, reproduced here:
-// after every epoch the metric is compared with the best so far; after Patience+1 consecutive epochs without an
-// improvement the best weights are restored and the learning rate is multiplied by Factor (not below MinLR); after
-// MaxReductions such events, or MaxEpochs epochs, training stops (and the best weights are the result).
+// Plateau is the authors' learning-rate schedule and early stopping (the authors' trainer): PyTorch's
+// ReduceLROnPlateau in mode "max" on a validation metric together with nntransfer's early stopping. Their net effect,
+// reproduced here: after every epoch the metric is compared with the best so far; after Patience+1 consecutive epochs
+// without an improvement the best weights are restored and the learning rate is multiplied by Factor (not below
+// MinLR); after MaxReductions such events, or MaxEpochs epochs, training stops (and the best weights are the result).
 type Plateau struct {
 	Factor        float64 // 0.4 Baseline, 0.3 multi-task, 0.5 V1 predictor
 	Patience      int     // 5

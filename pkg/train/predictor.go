@@ -8,11 +8,11 @@ import (
 	"github.com/robustvision/cotrain/pkg/neural"
 )
 
-// NeuralData prepares a recording for the single-task predictor (SPEC §2.1, §3.1): every session's training trials,
-// of which a seeded fraction hold is kept back for validation (the monitored correlation), with the images
-// normalised by stats — in the study, those of the classification images, since the stimuli come from the same
-// distribution — or, when stats is nil, by the mean and standard deviation of all stimuli (as the authors' neural
-// loader computes them for their ImageNet stimuli).
+// NeuralData prepares a recording for the single-task predictor (paper, Section 2, "Monkey Predictor"): every
+// session's training trials, of which a seeded fraction hold is kept back for validation (the monitored correlation),
+// with the images normalised by stats — in the study, those of the classification images, since the stimuli come from
+// the same distribution — or, when stats is nil, by the mean and standard deviation of all stimuli (as the authors'
+// neural loader computes them for their ImageNet stimuli).
 func NeuralData(d *neural.Dataset, hold float64, seed uint64, stats *data.Stats) (Data, error) {
 	if hold <= 0 || hold >= 1 {
 		return Data{}, fmt.Errorf("validation fraction %v: want 0 < hold < 1", hold)

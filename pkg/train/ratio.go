@@ -10,7 +10,7 @@ import (
 // does (1:15 … 5:1). One side is always 1.
 type Ratio struct{ Neural, Classification int }
 
-// Sweep is the paper's batch-ratio sweep (SPEC §9).
+// Sweep is the paper's batch-ratio sweep (paper, Section 3, Fig. 3C).
 var Sweep = []Ratio{{1, 15}, {1, 10}, {1, 7}, {1, 5}, {1, 4}, {1, 3}, {1, 2}, {1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}}
 
 // ParseRatio reads "a:b" with a or b equal to 1.

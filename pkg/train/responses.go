@@ -8,10 +8,11 @@ import (
 	"github.com/robustvision/cotrain/pkg/neural"
 )
 
-// Responses is the neural training data of a readout: trials, each an image with the responses of a session's
-// neurons to it. The single-task predictor and "MTL on recorded responses" train on the recorded trials (one session
-// per recording session); MTL-Monkey, MTL-Oracle, MTL-Shuffled and MTL-noise-free train on one "session" that holds
-// every neuron's (predicted or noise-free) response to every classification training image (SPEC §2.6).
+// Responses is the neural training data of a readout: trials, each an image with the responses of a session's neurons
+// to it. The single-task predictor and "MTL on recorded responses" train on the recorded trials (one session per
+// recording session); MTL-Monkey, MTL-Oracle, MTL-Shuffled and MTL-noise-free train on one "session" that holds every
+// neuron's (predicted or noise-free) response to every classification training image (paper, Section 2,
+// "MTL-Monkey").
 type Responses struct {
 	Source   string    // what the responses are, for provenance and figures
 	Neurons  int       // total number of neurons (the readout's size)
@@ -142,7 +143,7 @@ func OnImages(source string, set *data.Set, values []float32, neurons int) (*Res
 }
 
 // Shuffled returns a copy whose responses are permuted across the trials of each session (seeded): the same
-// marginal statistics, no relation to the images (MTL-Shuffled, SPEC §2.6).
+// marginal statistics, no relation to the images (MTL-Shuffled, paper Section 3).
 func (r *Responses) Shuffled(seed uint64) *Responses {
 	out := *r
 	out.Source = r.Source + ", shuffled across images"
@@ -158,7 +159,7 @@ func (r *Responses) Shuffled(seed uint64) *Responses {
 	return &out
 }
 
-// cycler hands out neural batches as the authors' cyclers do (SPEC §2.3): sessions in turn, each session's trials
+// cycler hands out neural batches as the authors' cyclers do: sessions in turn, each session's trials
 // in a random order that is redrawn after every pass. Its position is plain data, saved in checkpoints.
 type cycler struct {
 	r     *Responses
@@ -229,7 +230,7 @@ func (c *cycler) next() (int, []int) {
 }
 
 // firstBatchMeans is the per-neuron mean response of every session's first batch (the readout's bias
-// initialisation, SPEC §1.4), without moving the cycler.
+// initialisation, as the authors' readout), without moving the cycler.
 func (c *cycler) firstBatchMeans() []float32 {
 	probe := newCycler(c.r, c.batch, c.seed)
 	mean := make([]float32, c.r.Neurons)

@@ -41,7 +41,8 @@ const (
 	NeuralPrediction Objective = "neural"
 )
 
-// Config is one training run. The defaults of each objective are the authors' (SPEC §2.4); see Defaults.
+// Config is one training run. The defaults of each objective are the authors' code's (the paper gives only the
+// optimisers); see Defaults.
 type Config struct {
 	Objective Objective
 	Model     models.VGGConfig
@@ -65,7 +66,7 @@ type AdamConfig struct {
 	LearningRate, WeightDecay, GammaReadout float64
 }
 
-// OracleConfig is the Oracle's corruption training (SPEC §2.6).
+// OracleConfig is the Oracle's corruption training (paper, Section 3 "Oracle"; the details are the authors' code's).
 type OracleConfig struct {
 	Corruptions []string       // the 14 corruptions of the paper (glass blur excluded)
 	Preset      corrupt.Preset // severity table
@@ -369,7 +370,7 @@ func (t *trainer) run(resumed bool) error {
 	}
 	optimizers.LearningRateVar(t.ctx, dtypes.Float32, lr)
 	if !resumed {
-		// The authors validate once before the first epoch: the initial best (SPEC §2.4).
+		// The authors validate once before the first epoch: the initial best (the authors' trainer).
 		t.state.Plateau = Plateau{Factor: cfg.PlateauFactor, Patience: 5, Threshold: cfg.Threshold, RelThreshold: true,
 			MinLR: 1e-4, MaxReductions: 5, MaxEpochs: cfg.MaxEpochs, LR: lr}
 		if err := t.buildAll(); err != nil {
@@ -494,7 +495,7 @@ func (t *trainer) classStep(ctx *context.Context, in []*Node) []*Node {
 // multiTaskStep: images, labels, neural images [r, B, H, W, 1], targets [r, B, N], masks [r, N] → loss, CE,
 // correct, mean MSE. The r neural batches and the classification batch each run their own forward pass (own batch
 // statistics, running statistics updated in turn) and their losses are summed before one optimizer step — the same
-// gradient as the authors' accumulation of r + 1 backward passes (SPEC §2.3).
+// gradient as the authors' accumulation of r + 1 backward passes (the authors' MTL cycler).
 func (t *trainer) multiTaskStep(ctx *context.Context, in []*Node) []*Node {
 	x, labels, nx, ny, mask := in[0], in[1], in[2], in[3], in[4]
 	g := x.Graph()
@@ -549,10 +550,10 @@ func (t *trainer) oracleStep(ctx *context.Context, in []*Node) []*Node {
 	return []*Node{loss, ce, correct(logits, labels), consistency}
 }
 
-// neuralStep: images, responses [B, N], mask [1, N], scale √(N_session/B) → Poisson loss. The single-task
-// predictor's objective (SPEC §2.1): Poisson loss summed over the batch and the session's neurons × scale, plus
-// γ·Σ|readout weights| of the session's neurons, plus Adam's weight decay written as ½·wd·Σp² (PyTorch adds wd·p to
-// the gradient; GoMLX's Adam decays decoupled).
+// neuralStep: images, responses [B, N], mask [1, N], scale √(N_session/B) → Poisson loss. The single-task predictor's
+// objective (the authors' code; the paper: Section 2, Cadena et al. 2019): Poisson loss summed over the batch and the
+// session's neurons × scale, plus γ·Σ|readout weights| of the session's neurons, plus Adam's weight decay written as
+// ½·wd·Σp² (PyTorch adds wd·p to the gradient; GoMLX's Adam decays decoupled).
 func (t *trainer) neuralStep(ctx *context.Context, in []*Node) []*Node {
 	x, y, mask, scale := in[0], in[1], in[2], in[3]
 	g := x.Graph()
@@ -771,9 +772,9 @@ func (t *trainer) neuralEpoch(epoch int, bar *progress, start time.Time) (EpochM
 	return m, nil
 }
 
-// corruption returns the Oracle's corruption of one view: with mixed, half the images stay clean (SPEC §2.6); else
-// every image is corrupted, by a corruption and severity drawn per (seed, view, epoch, image). The training images
-// are already grey, so the corruption applies to the grey image; the paper corrupts Tiny ImageNet's RGB images
+// corruption returns the Oracle's corruption of one view: with mixed, half the images stay clean (the authors' code);
+// else every image is corrupted, by a corruption and severity drawn per (seed, view, epoch, image). The training
+// images are already grey, so the corruption applies to the grey image; the paper corrupts Tiny ImageNet's RGB images
 // before converting them (identical for Fashion-MNIST, which is grey; for Tiny ImageNet a small deviation).
 func (t *trainer) corruption(view uint64, mixed bool) func(epoch, i int, img []uint8) {
 	oc := t.cfg.Oracle

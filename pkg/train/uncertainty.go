@@ -6,8 +6,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 )
 
-// Learned uncertainty weighting (Kendall, Gal & Cipolla 2018) as the authors' loss wrappers (SPEC §2.2): each task
-// has a scalar log-variance log σ², a trainable variable initialised to 0.
+// Learned uncertainty weighting (Kendall, Gal & Cipolla 2018) as the authors' loss wrappers (paper, Section 2,
+// "Multi-task learning"): each task has a scalar log-variance log σ², a trainable variable initialised to 0.
 
 // ClassificationTerm is exp(−log σc²)·CE + ½·log σc² = CE/σc² + log σc.
 func ClassificationTerm(ctx *context.Context, ce *Node) *Node {

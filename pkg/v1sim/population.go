@@ -45,7 +45,7 @@ type PopulationConfig struct {
 	// denominator, so an optimal full-field grating half-saturates at √2·c50: the median 0.07 puts that at 0.1, the
 	// sensitive end of the reported range — chosen, with MaxRateMedian, so that the population's mean fraction of
 	// explainable variance on natural patches (≈ 0.27, measured by `cotrain neural stats`) is close to the authors'
-	// V1 data (≈ 0.29, SPEC §6).
+	// V1 data (≈ 0.29 in the public demo subset of 68 neurons; the paper reports none).
 	C50Median, C50LogSigma float64
 	// Divisive normalisation (Heeger 1992; Carandini & Heeger 2012): the pool is the local contrast energy, a
 	// Gaussian-weighted mean of squared contrast with this many receptive-field widths as σ, times NormWeight.

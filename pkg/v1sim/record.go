@@ -11,7 +11,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/neural"
 )
 
-// Protocol is the recording protocol (the paper's Section 2 and SPEC §9): sessions, each recording its own subset
+// Protocol is the recording protocol (the paper's Section 2, "Neural data"): sessions, each recording its own subset
 // of the population; training images shown once per trial slot; a fixed set of test images repeated many times in
 // every session. In the paper a trial shows 15 images for 120 ms each; the simulated neurons carry no state from
 // one image to the next, so the presentations are stored in the order shown and every 15 consecutive presentations

@@ -105,7 +105,8 @@ func TestStatisticsAndGroundTruth(t *testing.T) {
 	if m := stat.Mean(fano, nil); m < 1 || m > 2 {
 		t.Errorf("mean Fano factor %.2f outside 1–2", m)
 	}
-	// Explainable variance: the authors' V1 data average ≈ 0.29 (SPEC §6); allow 0.15–0.45 at this size.
+	// Explainable variance: the public demo subset of the authors' V1 data (68 neurons) averages ≈ 0.29; allow
+	// 0.15–0.45 at this size.
 	if m := stat.Mean(truth, nil); m < 0.15 || m > 0.45 {
 		t.Errorf("mean true FEV %.3f outside 0.15–0.45", m)
 	}
