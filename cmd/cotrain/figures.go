@@ -210,7 +210,7 @@ var figureJobs = []figureJob{
 		}},
 	{name: "fig12", file: "fig12_resolution.png", what: "Fig. 12: the Monkey Predictor's resolution search",
 		figure: func(in *figureInputs) (figures.Figure, error) {
-			points, err := in.runner.LoadResolution()
+			points, err := figures.ResolutionResults(in.runner)
 			if err != nil {
 				return figures.Figure{}, err
 			}

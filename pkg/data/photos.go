@@ -194,6 +194,19 @@ type PhotoImage struct {
 	H, W   int
 }
 
+// ManifestPhotos returns the photographs of a manifest file, fetched from their Debian packages into dir first if they
+// are not there yet (progress to log).
+func ManifestPhotos(manifest, dir string, log io.Writer) ([]PhotoImage, error) {
+	photos, err := LoadManifest(manifest)
+	if err != nil {
+		return nil, err
+	}
+	if err := FetchPhotos(photos, dir, "", log); err != nil {
+		return nil, err
+	}
+	return LoadPhotos(photos, dir)
+}
+
 // LoadPhotos decodes the photos of the manifest from dir as grayscale, several at a time.
 func LoadPhotos(photos []Photo, dir string) ([]PhotoImage, error) {
 	out := make([]PhotoImage, len(photos))

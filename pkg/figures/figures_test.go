@@ -9,7 +9,6 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/neural"
-	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
@@ -71,7 +70,7 @@ func TestNeuralFiguresRender(t *testing.T) {
 			return NeuralStatistics([]neural.NeuronStats{{FEV: 0.2, TrueFEV: &one, MeanCount: 1, Fano: 1.2}, {FEV: 0.4, TrueFEV: &one, MeanCount: 2, Fano: 1.1}}, true, "test")
 		},
 		"fig12": func() (Figure, error) {
-			return Fig12([]study.ResolutionPoint{{PPD: 7, FEVe: 0.3, Accuracy: 0.8}, {PPD: 14, FEVe: 0.45, Accuracy: 0.78},
+			return Fig12([]ResolutionPoint{{PPD: 7, FEVe: 0.3, Accuracy: 0.8}, {PPD: 14, FEVe: 0.45, Accuracy: 0.78},
 				{PPD: 28, FEVe: 0.2, Accuracy: 0.7}}, 14, "test")
 		},
 		"raster": func() (Figure, error) {

@@ -134,15 +134,8 @@ func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names 
 		b.XMin = shift
 		p.Add(b)
 		p.Legend.Add(names[i], b)
-		if len(pts) > 0 {
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYer
-				plotter.YErrorer
-			}{pts, whiskers})
-			if err != nil {
-				return err
-			}
-			p.Add(eb)
+		if err := addWhiskers(p, pts, whiskers); err != nil {
+			return err
 		}
 	}
 	p.NominalX(labels...)
@@ -152,6 +145,22 @@ func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names 
 	p.Legend.Add("Baseline (100 %)", base)
 	p.Y.Min, p.Y.Max = 0, top*1.06
 	p.Y.Label.Text += barNote(seeds)
+	return nil
+}
+
+// addWhiskers draws error bars at the points, if any.
+func addWhiskers(p *plot.Plot, pts plotter.XYs, whiskers plotter.YErrors) error {
+	if len(pts) == 0 {
+		return nil
+	}
+	eb, err := plotter.NewYErrorBars(struct {
+		plotter.XYer
+		plotter.YErrorer
+	}{pts, whiskers})
+	if err != nil {
+		return err
+	}
+	p.Add(eb)
 	return nil
 }
 
@@ -224,15 +233,8 @@ func Fig3B(res *eval.Robustness) (Figure, error) {
 	if len(labels) == 0 {
 		return Figure{}, fmt.Errorf("fig 3B: no scores")
 	}
-	if len(pts) > 0 {
-		eb, err := plotter.NewYErrorBars(struct {
-			plotter.XYer
-			plotter.YErrorer
-		}{pts, whiskers})
-		if err != nil {
-			return Figure{}, err
-		}
-		p.Add(eb)
+	if err := addWhiskers(p, pts, whiskers); err != nil {
+		return Figure{}, err
 	}
 	p.NominalX(labels...)
 	base, _ := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 100}, {X: float64(len(labels)) - 0.5, Y: 100}})

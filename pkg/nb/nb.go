@@ -3,7 +3,6 @@
 package nb
 
 import (
-	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 )
@@ -30,11 +29,7 @@ func Scale(root string) scales.Scale {
 			}
 		}
 		if complete && recording {
-			b, err := backend.New("")
-			if err == nil {
-				r.Backend = b
-				err = r.Reproduce([]string{study.V1Stage})
-			}
+			_, _, err := study.VirtualMonkey(root, s)
 			complete = err == nil
 		}
 		if complete {

@@ -30,15 +30,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
-// The cache of a scale, data/cache/<scale>/ (README "Cache layout"):
-//
-//	stats.json                       normalisation of the classification training split
-//	v1sim/                           the virtual monkey's recording (neural format: meta.json + .npy)
-//	<model>/seed<N>/                 one training run: model.ckpt (weights + description), metrics.csv (per epoch),
-//	                                 stage.json (key, inputs, provenance, results); while running also last.ckpt
-//	                                 and best.ckpt, from which an interrupted run resumes
-//	<model>/ratio<a:b>/seed<N>/      a run of the batch-ratio sweep
-//	targets/<name>/                  MTL targets: responses.npy [training images × neurons] + stage.json
+// Files of a stage beside its stage.json, in data/cache/<scale>/<stage ID>/ (README, "Cache layout").
 const (
 	modelFile     = "model.ckpt"
 	responsesFile = "responses.npy"
@@ -102,6 +94,19 @@ func (r *Runner) Status() ([]StageStatus, error) {
 		out = append(out, ss)
 	}
 	return out, nil
+}
+
+// statusByID is Status by stage ID.
+func (r *Runner) statusByID() (map[string]StageStatus, error) {
+	status, err := r.Status()
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]StageStatus, len(status))
+	for _, s := range status {
+		byID[s.ID] = s
+	}
+	return byID, nil
 }
 
 // check is one stage's status; records holds the readable records of the stages before it.
@@ -323,6 +328,11 @@ func (r *Runner) logf(format string, args ...any) {
 	fmt.Fprintf(r.Log, format, args...)
 }
 
+// kindRuns are the run functions of the kinds of stages.
+var kindRuns = [...]func(*Runner, Stage, *record.Stage) error{Training: (*Runner).trainStage, Targets: (*Runner).targets,
+	Evaluation: (*Runner).evaluationStage, Robustness: (*Runner).robustnessStage, Analysis: (*Runner).analysisStage,
+	Recording: (*Runner).recordingStage}
+
 // run executes one stage and returns its record (without ID and key, which Reproduce fills in).
 func (r *Runner) run(st Stage) (*record.Stage, error) {
 	rec := &record.Stage{Provenance: provenance.New(), Results: map[string]float64{}}
@@ -333,24 +343,7 @@ func (r *Runner) run(st Stage) (*record.Stage, error) {
 	if err := os.MkdirAll(r.Dir(st.ID), 0o755); err != nil {
 		return nil, err
 	}
-	var err error
-	switch st.Kind {
-	case Training:
-		err = r.trainStage(st, rec)
-	case Targets:
-		err = r.targets(st, rec)
-	case Evaluation:
-		err = r.evaluationStage(st, rec)
-	case Robustness:
-		err = r.robustnessStage(st, rec)
-	case Analysis:
-		err = r.analysisStage(st, rec)
-	case Recording:
-		err = r.recordingStage(st, rec)
-	default:
-		err = fmt.Errorf("stage %s: unknown kind %d", st.ID, st.Kind)
-	}
-	if err != nil {
+	if err := kindRuns[st.Kind](r, st, rec); err != nil {
 		return nil, err
 	}
 	rec.Provenance.Finish()
@@ -382,13 +375,9 @@ func (r *Runner) LoadModel(id string) (*train.Model, error) {
 // must be done: with wait, RunStage polls until they are; without, it is an error that names the ones that are not.
 func (r *Runner) RunStage(id string, wait bool) error {
 	for {
-		status, err := r.Status()
+		byID, err := r.statusByID()
 		if err != nil {
 			return err
-		}
-		byID := map[string]StageStatus{}
-		for _, s := range status {
-			byID[s.ID] = s
 		}
 		s, ok := byID[id]
 		if !ok {

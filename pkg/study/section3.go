@@ -76,13 +76,9 @@ func (r *Runner) EvaluateRun(run string) (*eval.Clean, []eval.Accuracy, error) {
 
 // robustnessStage gathers every evaluation into robustness.json and accuracies.csv (eval.Analysis).
 func (r *Runner) robustnessStage(st Stage, rec *record.Stage) error {
-	status, err := r.Status()
+	byID, err := r.statusByID()
 	if err != nil {
 		return err
-	}
-	byID := map[string]StageStatus{}
-	for _, s := range status {
-		byID[s.ID] = s
 	}
 	var runs []eval.Evaluated
 	for _, dep := range st.Deps {

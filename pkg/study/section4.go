@@ -2,11 +2,15 @@ package study
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/robustvision/cotrain/pkg/analysis"
+	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/recon"
 	"github.com/robustvision/cotrain/pkg/record"
+	"github.com/robustvision/cotrain/pkg/scales"
 )
 
 // The Analysis stage: Section 4 of the paper (pkg/analysis), over the cache.
@@ -18,7 +22,8 @@ var ReconModels = []string{Baseline, Oracle, MTLOracle, MTLMonkey, MTLShuffled}
 // first seed of each of ReconModels.
 func (r *Runner) analysisStage(st Stage, rec *record.Stage) error {
 	s := r.Scale
-	photos, err := Photos(r.Root)
+	photos, err := data.ManifestPhotos(filepath.Join(r.Root, "data", "photos.tsv"), filepath.Join(r.Root, scales.PhotoDir),
+		os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -163,9 +163,25 @@ func checkOracleFrozen(t *testing.T, r *Runner) {
 // Predictor; every classifier learned, on its predictor's block, frozen.
 func checkResolution(t *testing.T, r *Runner) {
 	t.Helper()
-	points, err := r.LoadResolution()
-	if err != nil {
-		t.Fatal(err)
+	type point struct {
+		PPD, FEVe, Accuracy, Chance float64
+		Predictor, Classifier       string
+	}
+	var points []point
+	for _, st := range Stages(r.Scale) {
+		if st.Model != ResolutionClassifier {
+			continue
+		}
+		pred, err := r.readRecord(st.Deps[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cls, err := r.readRecord(st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		points = append(points, point{st.PPD, pred.Results["feve_reliable"], cls.Results["test_acc"], cls.Results["chance"],
+			st.Deps[0], st.ID})
 	}
 	if len(points) != len(r.Scale.ResolutionPPDs) {
 		t.Fatalf("%d resolutions, want %d", len(points), len(r.Scale.ResolutionPPDs))

@@ -3,8 +3,6 @@ package study
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/data"
@@ -83,19 +81,14 @@ func (r *Runner) Monkey() (*neural.Dataset, []v1sim.Neuron, error) {
 // first if it is not there (as `cotrain reproduce -only v1sim` would).
 func VirtualMonkey(root string, s scales.Scale) (*neural.Dataset, []v1sim.Neuron, error) {
 	r := &Runner{Root: root, Scale: s}
-	status, err := r.Status()
+	byID, err := r.statusByID()
+	if err == nil && byID[V1Stage].State != Done {
+		if r.Backend, err = backend.New("cpu"); err == nil {
+			err = r.Reproduce([]string{V1Stage})
+		}
+	}
 	if err != nil {
 		return nil, nil, err
-	}
-	for _, st := range status {
-		if st.ID == V1Stage && st.State != Done {
-			if r.Backend, err = backend.New("cpu"); err != nil {
-				return nil, nil, err
-			}
-			if err := r.Reproduce([]string{V1Stage}); err != nil {
-				return nil, nil, err
-			}
-		}
 	}
 	return r.Monkey()
 }
@@ -129,64 +122,4 @@ func (r *Runner) RecordV1(seed uint64, photos []data.PhotoImage) (*neural.Datase
 		Results: map[string]float64{"neurons": float64(d.NumNeurons()), "images": float64(d.N)}}
 	_, err = rec.Write(dir)
 	return d, err
-}
-
-// Photos returns the natural photographs of data/photos.tsv, fetched from their Debian packages into PhotoDir if
-// they are not there yet.
-func Photos(root string) ([]data.PhotoImage, error) {
-	manifest, err := data.LoadManifest(filepath.Join(root, "data", "photos.tsv"))
-	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(root, scales.PhotoDir)
-	if err := data.FetchPhotos(manifest, dir, "", os.Stderr); err != nil {
-		return nil, err
-	}
-	return data.LoadPhotos(manifest, dir)
-}
-
-// ResolutionPoint is one resolution of the appendix's search (Fig. 12): the predictor trained on the recording shown
-// at PPD pixels per degree, its FEVe on the reliable neurons, and the test accuracy of a classifier trained on its
-// frozen block (to conv3_1).
-type ResolutionPoint struct {
-	PPD, FEVe, Accuracy, Chance float64
-	Predictor, Classifier       string // the two runs' stage IDs
-}
-
-// LoadResolution reads the resolution search from the cache, in increasing resolution.
-func (r *Runner) LoadResolution() ([]ResolutionPoint, error) {
-	var out []ResolutionPoint
-	for _, st := range Stages(r.Scale) {
-		if st.Model != ResolutionClassifier {
-			continue
-		}
-		p := ResolutionPoint{PPD: st.PPD, Predictor: st.Deps[0], Classifier: st.ID}
-		pred, err := r.readRecord(p.Predictor)
-		if err != nil {
-			return nil, r.missing("the resolution search", err)
-		}
-		cls, err := r.readRecord(p.Classifier)
-		if err != nil {
-			return nil, r.missing("the resolution search", err)
-		}
-		var ok1, ok2 bool
-		p.FEVe, ok1 = pred.Results["feve_reliable"]
-		p.Accuracy, ok2 = cls.Results["test_acc"]
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("%s or %s records no feve_reliable or test_acc (run cotrain reproduce -scale %s -only resolution)",
-				p.Predictor, p.Classifier, r.Scale.Name)
-		}
-		p.Chance = cls.Results["chance"]
-		out = append(out, p)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("the %s scale runs no resolution search (Scale.ResolutionPPDs)", r.Scale.Name)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].PPD < out[j].PPD })
-	return out, nil
-}
-
-// missing wraps the error of a result that is not in the cache with the command that makes it.
-func (r *Runner) missing(what string, err error) error {
-	return fmt.Errorf("%s is not in the cache (run cotrain reproduce -scale %s): %w", what, r.Scale.Name, err)
 }
