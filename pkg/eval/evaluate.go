@@ -1,12 +1,9 @@
 package eval
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
@@ -168,33 +165,22 @@ var AccuracyHeader = []string{"model", "seed", "ratio", "corruption", "category"
 
 // WriteAccuracies writes accuracy records as CSV, atomically.
 func WriteAccuracies(file string, accs []Accuracy) error {
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	_ = w.Write(AccuracyHeader)
-	for _, a := range accs {
-		_ = w.Write([]string{a.Model, strconv.FormatUint(a.Seed, 10), a.Ratio, a.Corruption, a.Category,
-			strconv.Itoa(a.Severity), strconv.Itoa(a.Images), strconv.FormatFloat(a.Accuracy, 'g', 8, 64)})
+	rows := make([][]string, len(accs))
+	for i, a := range accs {
+		rows[i] = []string{a.Model, strconv.FormatUint(a.Seed, 10), a.Ratio, a.Corruption, a.Category,
+			strconv.Itoa(a.Severity), strconv.Itoa(a.Images), strconv.FormatFloat(a.Accuracy, 'g', 8, 64)}
 	}
-	w.Flush()
-	return provenance.WriteFileAtomic(file, []byte(b.String()))
+	return provenance.WriteCSV(file, AccuracyHeader, rows)
 }
 
 // ReadAccuracies reads a file written by WriteAccuracies.
 func ReadAccuracies(file string) ([]Accuracy, error) {
-	f, err := os.Open(file)
+	rows, err := provenance.ReadCSV(file, AccuracyHeader)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(AccuracyHeader, ",") {
-		return nil, fmt.Errorf("%s: want the header %s", file, strings.Join(AccuracyHeader, ","))
-	}
 	var out []Accuracy
-	for i, r := range rows[1:] {
+	for i, r := range rows {
 		seed, err1 := strconv.ParseUint(r[1], 10, 64)
 		sev, err2 := strconv.Atoi(r[5])
 		n, err3 := strconv.Atoi(r[6])

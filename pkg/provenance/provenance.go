@@ -6,6 +6,8 @@
 package provenance
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -112,6 +114,37 @@ func ReadJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// WriteCSV writes a header and rows as CSV to path, atomically (WriteFileAtomic).
+func WriteCSV(path string, header []string, rows [][]string) error {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	if err := w.Write(header); err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	if err := w.WriteAll(rows); err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, b.Bytes())
+}
+
+// ReadCSV reads a file written by WriteCSV with this header and returns its rows after the header, each with as many
+// fields as the header; the error names the file (and, for a missing file, wraps fs.ErrNotExist).
+func ReadCSV(path string, header []string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll() // every row as long as the first, else an error
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(rows) == 0 || strings.Join(rows[0], ",") != strings.Join(header, ",") {
+		return nil, fmt.Errorf("%s: want the header %s", path, strings.Join(header, ","))
+	}
+	return rows[1:], nil
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same folder and a rename.

@@ -2,8 +2,12 @@ package provenance
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +41,30 @@ func TestWriteJSONIsAtomicAndReadable(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bad.json")); !os.IsNotExist(err) {
 		t.Error("a failed write left a file behind")
+	}
+}
+
+// WriteCSV and ReadCSV round-trip rows with quoted fields; another header, a ragged row or a missing file is an error
+// that names the file.
+func TestCSVRoundTrip(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a.csv")
+	header := []string{"model", "note"}
+	rows := [][]string{{"mtl-monkey", "ratio 1:1, \"quoted\""}, {"baseline", ""}}
+	if err := WriteCSV(file, header, rows); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadCSV(file, header)
+	if err != nil || !reflect.DeepEqual(got, rows) {
+		t.Fatalf("read back %q, %v; want %q", got, err, rows)
+	}
+	if _, err := ReadCSV(file, []string{"model", "seed"}); err == nil || !strings.Contains(err.Error(), file) {
+		t.Errorf("another header: %v", err)
+	}
+	os.WriteFile(file, []byte("model,note\na,b,c\n"), 0o644)
+	if _, err := ReadCSV(file, header); err == nil || !strings.Contains(err.Error(), file) {
+		t.Errorf("a ragged row: %v", err)
+	}
+	if _, err := ReadCSV(filepath.Join(t.TempDir(), "none.csv"), header); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing file: %v", err)
 	}
 }

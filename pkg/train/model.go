@@ -1,12 +1,9 @@
 package train
 
 import (
-	"encoding/csv"
 	"fmt"
 	"math"
-	"os"
 	"strconv"
-	"strings"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -326,38 +323,30 @@ func (m *Model) Scores(test *data.Set, monkey *neural.Dataset) (map[string]float
 	return scores, nil
 }
 
+// metricsHeader is the header of metrics.csv: one row per epoch.
+var metricsHeader = []string{"epoch", "lr", "loss", "ce", "train_acc", "neural", "consistency", "val", "log_var_c",
+	"log_var_n", "seconds", "improved", "restored", "images", "images_per_s"}
+
 // writeMetricsCSV writes the per-epoch metrics atomically.
 func writeMetricsCSV(file string, ms []EpochMetrics) error {
-	var b strings.Builder
-	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"epoch", "lr", "loss", "ce", "train_acc", "neural", "consistency", "val", "log_var_c",
-		"log_var_n", "seconds", "improved", "restored", "images", "images_per_s"})
 	g := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
-	for _, m := range ms {
-		_ = w.Write([]string{strconv.Itoa(m.Epoch), g(m.LR), g(m.Loss), g(m.CE), g(m.TrainAcc), g(m.Neural),
+	rows := make([][]string, len(ms))
+	for i, m := range ms {
+		rows[i] = []string{strconv.Itoa(m.Epoch), g(m.LR), g(m.Loss), g(m.CE), g(m.TrainAcc), g(m.Neural),
 			g(m.Consistency), g(m.Val), g(m.LogVarC), g(m.LogVarN), g(m.Seconds), strconv.FormatBool(m.Improved),
-			strconv.FormatBool(m.Restored), strconv.Itoa(m.Images), g(m.ImagesPerS)})
+			strconv.FormatBool(m.Restored), strconv.Itoa(m.Images), g(m.ImagesPerS)}
 	}
-	w.Flush()
-	return provenance.WriteFileAtomic(file, []byte(b.String()))
+	return provenance.WriteCSV(file, metricsHeader, rows)
 }
 
 // ReadMetricsCSV reads a metrics.csv written by a training run (for training-curve figures).
 func ReadMetricsCSV(file string) ([]EpochMetrics, error) {
-	f, err := os.Open(file)
+	rows, err := provenance.ReadCSV(file, metricsHeader)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if len(rows) == 0 || len(rows[0]) != 15 || rows[0][0] != "epoch" {
-		return nil, fmt.Errorf("%s: not a metrics file (want a header starting with epoch, 15 columns)", file)
-	}
 	var out []EpochMetrics
-	for i, r := range rows[1:] {
+	for i, r := range rows {
 		var m EpochMetrics
 		fs := make([]float64, 15)
 		for k, v := range r {
@@ -366,7 +355,7 @@ func ReadMetricsCSV(file string) ([]EpochMetrics, error) {
 			}
 			x, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				return nil, fmt.Errorf("%s, row %d, column %s: %w", file, i+2, rows[0][k], err)
+				return nil, fmt.Errorf("%s, row %d, column %s: %w", file, i+2, metricsHeader[k], err)
 			}
 			fs[k] = x
 		}
