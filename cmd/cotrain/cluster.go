@@ -20,8 +20,8 @@ func addPlanFlags(fs interface {
 	String(name, value, usage string) *string
 }) planFlags {
 	return planFlags{
-		scale:  fs.String("scale", scales.Smoke.Name, "smoke, mini or paper"),
-		device: fs.String("device", "", "cpu or gpu: what each job runs on (default: gpu for the paper scale, else cpu)"),
+		scale:  fs.String("scale", scales.Smoke.Name, "smoke, mini, gpu or paper"),
+		device: fs.String("device", "", "cpu or gpu: what each job runs on (default: gpu for the gpu and paper scales, else cpu)"),
 	}
 }
 
@@ -36,7 +36,7 @@ func (f planFlags) make(throughput float64) (*cluster.Plan, *study.Runner, error
 	}
 	device := *f.device
 	if device == "" {
-		device = map[bool]string{true: "gpu", false: "cpu"}[scale.Name == scales.Paper.Name]
+		device = map[bool]string{true: "gpu", false: "cpu"}[scale.Name == scales.Paper.Name || scale.Name == scales.GPU.Name]
 	}
 	r := &study.Runner{Root: root, Scale: scale}
 	p, err := cluster.Make(r, device, throughput)

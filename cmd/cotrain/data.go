@@ -62,7 +62,7 @@ are skipped.`, stdout)
 		return data.FetchPhotos(list, *photos, *debDir, stdout)
 	case "prepare":
 		fs := newFlagSet("data prepare", "Load and split the classification data of a scale and cache the normalisation statistics.", stdout)
-		scaleName := fs.String("scale", scales.Mini.Name, "smoke, mini or paper")
+		scaleName := fs.String("scale", scales.Mini.Name, "smoke, mini, gpu or paper")
 		dir := fs.String("data-dir", "", "data folder (default: Fashion-MNIST from its Debian package)")
 		dataset := fs.String("dataset", "", "fmnist or tin (default: the scale's)")
 		if err := parse(fs, args[1:]); err != nil {

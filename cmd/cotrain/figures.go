@@ -230,7 +230,7 @@ func runFigures(args []string, stdout io.Writer) error {
 Markdown) into a folder, with a provenance.json that records how each file was made. Nothing is trained: what the
 cache lacks is reported and skipped. -only regenerates named figures alone, in seconds; -list names them.`, stdout)
 	out := fs.String("out", "figures", "folder to write the figures into")
-	scaleName := fs.String("scale", scales.Mini.Name, "scale whose cache the figures come from: smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Mini.Name, "scale whose cache the figures come from: smoke, mini, gpu or paper")
 	skipSlow := fs.Bool("quick", false, "skip the figures that simulate at paper scale (about a minute)")
 	only := fs.String("only", "", "comma-separated names of the figures to make (see -list), e.g. fig3c,table1")
 	list := fs.Bool("list", false, "list the figures' names and files, and exit")

@@ -22,7 +22,7 @@ of natural photographs (-natural, or -photos for your own). Same scale, seed and
 
 Without -out the recording replaces the one in the scale's cache (under the scale's lock): "cotrain status" then shows
 it, and everything made from the previous recording, as stale unless it is the study's own (seed 1, held-out images).`, stdout)
-	scaleName := fs.String("scale", scales.Mini.Name, "smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Mini.Name, "smoke, mini, gpu or paper")
 	seed := fs.Uint64("seed", study.V1Seed, "random seed")
 	out := fs.String("out", "", "output folder (default: the scale's cache, data/cache/<scale>/v1sim)")
 	natural := fs.Bool("natural", false, "show patches of the manifest's natural photographs instead of held-out Fashion-MNIST images")

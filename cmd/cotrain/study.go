@@ -56,7 +56,7 @@ stages, MTL-Oracle, MTL-Monkey, MTL-Shuffled, and MTL on the recorded and on the
 every seed, compute the MTL targets, and run the batch-ratio sweep — only the stages whose outputs under
 data/cache/<scale>/ are missing, stale (made from other settings or inputs) or interrupted (they resume from their last
 checkpoint). Stages run in dependency order; "cotrain status" shows where the study stands.`, stdout)
-	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini, gpu or paper")
 	backendName := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
 	preset := fs.String("preset", "", "severity table of the corrupted test set: imagenet-c (the paper's, default) or tiny-imagenet-c; changing it re-runs the evaluations")
 	salDir := fs.String("saliency", "", "folder of saliency maps (<photo id>.npy or .png) to use instead of the stand-in model in Section 4")
@@ -107,7 +107,7 @@ checkpoint). Stages run in dependency order; "cotrain status" shows where the st
 func runStatus(args []string, stdout io.Writer) error {
 	fs := newFlagSet("status", `Show every stage of a scale's study and whether its output in the cache is done, stale, partial
 (an interrupted training that will resume) or missing, with its key results (clean test accuracy, FEVe).`, stdout)
-	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini, gpu or paper")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func runTrain(args []string, stdout io.Writer) error {
 needs (the predictor for MTL-Monkey, the Oracle's first stage for the Oracle …) are trained first if missing. A progress
 bar shows loss, accuracy, learning rate and ETA; metrics.csv records every epoch.`, stdout)
 	model := fs.String("model", study.Baseline, "one of: "+strings.Join(append(append([]string(nil), study.ModelNames...), study.OracleStage1, study.OracleReadout), ", "))
-	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini, gpu or paper")
 	seed := fs.Uint64("seed", 0, "model seed (default: the scale's first seed)")
 	ratio := fs.String("ratio", "1:1", "neural:classification batch ratio for the MTL models (1:15 … 5:1)")
 	backendName := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
@@ -213,7 +213,7 @@ func runSummary(args []string, stdout io.Writer) error {
 graph is built). At paper scale with 200 classes the classifier has 39,737,352 parameters with the authors'
 3-channel first layer (a grayscale image repeated into 3 channels), which this project uses; 39,736,200 with 1 channel.`, stdout)
 	model := fs.String("model", study.MTLMonkey, "one of: "+strings.Join(study.ModelNames, ", "))
-	scaleName := fs.String("scale", scales.Paper.Name, "smoke, mini or paper")
+	scaleName := fs.String("scale", scales.Paper.Name, "smoke, mini, gpu or paper")
 	classes := fs.Int("classes", 0, "number of classes (default: the scale's; the paper's Tiny ImageNet has 200)")
 	if err := parse(fs, args); err != nil {
 		return err

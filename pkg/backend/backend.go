@@ -130,7 +130,7 @@ func New(config string) (b backends.Backend, err error) {
 				return nil, fail("the PJRT plugin file cannot be read: %v", statErr)
 			}
 		}
-		b, err = backends.NewWithConfig("xla:" + arg)
+		b, err = newXLA(arg)
 		if err != nil {
 			return nil, fail("%v (nothing is downloaded at run time: install the plugin and give its absolute path)", err)
 		}

@@ -18,19 +18,26 @@ import (
 // FashionMNISTDir is where Debian's dataset-fashion-mnist package installs the data.
 const FashionMNISTDir = "/usr/share/datasets/fashion-mnist"
 
+// FashionMNISTEnv names the variable that points at another folder of the four files when no folder is given
+// (a machine without the Debian package, such as a lent GPU machine).
+const FashionMNISTEnv = "COTRAIN_FASHION_MNIST"
+
 // FashionMNISTClasses are the ten Fashion-MNIST classes (Xiao, Rasul & Vollgraf 2017).
 var FashionMNISTClasses = []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
 	"Sneaker", "Bag", "Ankle boot"}
 
 // ErrFashionMNISTMissing is wrapped by LoadFashionMNIST when the files are absent.
 var ErrFashionMNISTMissing = errors.New("Fashion-MNIST not found: install the Debian package dataset-fashion-mnist " +
-	"(bash .ci/setup does it; or apt-get install dataset-fashion-mnist), or pass -data-dir with the four *-ubyte.gz files")
+	"(bash .ci/setup does it; or apt-get install dataset-fashion-mnist), or pass -data-dir (or set $COTRAIN_FASHION_MNIST) with the four *-ubyte.gz files")
 
 // LoadFashionMNIST reads the training (60,000) and test (10,000) sets from the gzip'd IDX files in dir
-// (FashionMNISTDir when dir is empty). Fashion-MNIST stands in for Tiny ImageNet in this reproduction. The packaged
+// ($COTRAIN_FASHION_MNIST, else FashionMNISTDir, when dir is empty). Fashion-MNIST stands in for Tiny ImageNet in this reproduction. The packaged
 // files are checked against the published content (FashionMNISTSHA256); files elsewhere must have the format's
 // 28×28 images and ten classes (VerifyFashionMNIST checks their content too).
 func LoadFashionMNIST(dir string) (train, test *Set, err error) {
+	if dir == "" {
+		dir = os.Getenv(FashionMNISTEnv)
+	}
 	if dir == "" {
 		dir = FashionMNISTDir
 	}

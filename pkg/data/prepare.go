@@ -17,6 +17,7 @@ type Classification struct {
 	Dataset       string // "fmnist" (Fashion-MNIST, the default stand-in) or "tin" (Tiny ImageNet)
 	Dir           string // where the data are; "" means the default (FashionMNISTDir) for fmnist
 	Size          int    // model input size (pixels)
+	FirstTrain    int    // only the first N images of the training file (before the hold-out and the split); 0 = all
 	TrainPerClass int    // stratified subset of the 90 % training split; 0 = all
 	ValPerClass   int    // stratified subset of the 10 % validation split; 0 = all
 	TestPerClass  int    // stratified subset of the test set; 0 = all
@@ -53,6 +54,9 @@ func Load(c Classification, statsFile string) (*Prepared, error) {
 		return nil, fmt.Errorf("unknown data set %q: want fmnist or tin", c.Dataset)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if train, err = firstImages(train, c.FirstTrain); err != nil {
 		return nil, err
 	}
 	train, test = Fit(Gray(train), c.Size), Fit(Gray(test), c.Size)
@@ -96,6 +100,21 @@ func Load(c Classification, statsFile string) (*Prepared, error) {
 		}
 	}
 	return p, nil
+}
+
+// firstImages keeps the first n images of s (all when n is 0).
+func firstImages(s *Set, n int) (*Set, error) {
+	switch {
+	case n == 0 || n == s.N:
+		return s, nil
+	case n < 0 || n > s.N:
+		return nil, fmt.Errorf("%s (%s): %d images, the scale asks for the first %d", s.Name, s.Source, s.N, n)
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return s.Subset(fmt.Sprintf("%s[first %d]", s.Name, n), idx), nil
 }
 
 // HoldOut splits the last perClass images of every class (by index) off s: the rest, and the held-out images in

@@ -4,10 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/jobs"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/train"
@@ -92,26 +94,43 @@ func Stages(s scales.Scale) []Stage {
 	// The virtual monkey: every stage that reads the recording (to train on it, or to score a readout on it) needs it.
 	add(Stage{ID: V1Stage, Kind: Recording, Seed: V1Seed})
 	add(training(Predictor, first, none, V1Stage))
+	trains := func(model string) bool { return len(s.Models) == 0 || slices.Contains(s.Models, model) }
 	for _, seed := range s.Seeds {
 		add(training(Baseline, seed, none))
-		add(training(OracleStage1, seed, none))
-		add(training(Oracle, seed, none, seedDir(OracleStage1, seed)))
+		if trains(Oracle) || trains(MTLOracle) {
+			add(training(OracleStage1, seed, none))
+		}
+		if trains(Oracle) {
+			add(training(Oracle, seed, none, seedDir(OracleStage1, seed)))
+		}
 	}
-	add(training(OracleReadout, first, none, seedDir(OracleStage1, first), V1Stage))
+	if trains(MTLOracle) {
+		add(training(OracleReadout, first, none, seedDir(OracleStage1, first), V1Stage))
+	}
 	add(Stage{ID: "targets/monkey", Kind: Targets, Deps: []string{seedDir(Predictor, first)}})
-	add(Stage{ID: "targets/oracle", Kind: Targets, Deps: []string{seedDir(OracleReadout, first)}})
-	add(Stage{ID: "targets/noisefree", Kind: Targets, Deps: []string{V1Stage}})
+	if trains(MTLOracle) {
+		add(Stage{ID: "targets/oracle", Kind: Targets, Deps: []string{seedDir(OracleReadout, first)}})
+	}
+	if trains(MTLNoiseFree) {
+		add(Stage{ID: "targets/noisefree", Kind: Targets, Deps: []string{V1Stage}})
+	}
 	one := train.Ratio{Neural: 1, Classification: 1}
+	mtl := []struct {
+		model string
+		deps  []string
+	}{{MTLMonkey, []string{"targets/monkey", V1Stage}}, {MTLOracle, []string{"targets/oracle", V1Stage}},
+		{MTLShuffled, []string{"targets/monkey", V1Stage}}, {MTLRecorded, []string{V1Stage}},
+		{MTLNoiseFree, []string{"targets/noisefree", V1Stage}}}
 	for _, seed := range s.Seeds {
-		add(training(MTLMonkey, seed, one, "targets/monkey", V1Stage))
-		add(training(MTLOracle, seed, one, "targets/oracle", V1Stage))
-		add(training(MTLShuffled, seed, one, "targets/monkey", V1Stage))
-		add(training(MTLRecorded, seed, one, V1Stage))
-		add(training(MTLNoiseFree, seed, one, "targets/noisefree", V1Stage))
+		for _, m := range mtl {
+			if trains(m.model) {
+				add(training(m.model, seed, one, m.deps...))
+			}
+		}
 	}
 	for _, model := range []string{MTLMonkey, MTLShuffled} {
 		for _, r := range s.SweepRatios {
-			if r == one {
+			if r == one || !trains(model) {
 				continue // the 1:1 runs above are the sweep's 1:1 point
 			}
 			for _, seed := range s.SweepSeeds {
@@ -129,11 +148,13 @@ func Stages(s scales.Scale) []Stage {
 		add(Stage{ID: ResolutionStage(ppd, ResolutionClassifier), Kind: Training, Model: ResolutionClassifier, Seed: first,
 			PPD: ppd, Deps: []string{predictor}})
 	}
-	var reconDeps []string
-	for _, m := range ReconModels {
-		reconDeps = append(reconDeps, seedDir(m, first))
+	if s.ReconSteps > 0 {
+		var reconDeps []string
+		for _, m := range ReconModels {
+			reconDeps = append(reconDeps, seedDir(m, first))
+		}
+		add(Stage{ID: "analysis/recon", Kind: Analysis, Deps: reconDeps})
 	}
-	add(Stage{ID: "analysis/recon", Kind: Analysis, Deps: reconDeps})
 	// Section 3: every classifier evaluated on the clean and the corrupted test set, then the robustness analysis.
 	var evals []string
 	for _, st := range append([]Stage(nil), out...) {
@@ -175,8 +196,11 @@ func (st Stage) Key(s scales.Scale, deps map[string]string) string {
 		ratio = train.Ratio{}
 	}
 	text := legacyStage{ID: st.ID, Model: st.label(), Seed: st.Seed, Ratio: ratio, Deps: st.Deps, Sweep: st.Sweep}
-	fmt.Fprintf(h, "v%s|%s|%+v|%+v|%+v|%+v|%d|%v|%v\n", stageVersion, st.ID, text, s.Model, s.Data, s.V1, s.Batch,
-		s.LearningRate, s.PredictorLearningRate)
+	fmt.Fprintf(h, "v%s|%s|%+v|%+v|%+v|%+v|%d|%v|%v\n", stageVersion, st.ID, text, s.Model, legacyData(s.Data), s.V1,
+		s.Batch, s.LearningRate, s.PredictorLearningRate)
+	if s.Data.FirstTrain != 0 {
+		fmt.Fprintf(h, "first training images %d\n", s.Data.FirstTrain)
+	}
 	switch {
 	case st.Kind == Training && (st.Model == Predictor || st.Model == ResolutionPredictor):
 		fmt.Fprintf(h, "epochs %d\n", s.PredictorEpochs)
@@ -200,6 +224,18 @@ func (st Stage) Key(s scales.Scale, deps map[string]string) string {
 		fmt.Fprintf(h, "%s=%s\n", d, deps[d])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// legacyData prints as data.Classification did before it had FirstTrain (keys of existing caches stay valid).
+func legacyData(c data.Classification) any {
+	type Classification struct {
+		Dataset, Dir                                   string
+		Size, TrainPerClass, ValPerClass, TestPerClass int
+		Seed                                           uint64
+		HoldoutPerClass                                int
+	}
+	return Classification{Dataset: c.Dataset, Dir: c.Dir, Size: c.Size, TrainPerClass: c.TrainPerClass,
+		ValPerClass: c.ValPerClass, TestPerClass: c.TestPerClass, Seed: c.Seed, HoldoutPerClass: c.HoldoutPerClass}
 }
 
 // Select returns the stages whose IDs start with one of the prefixes (all if none), together with every stage they
