@@ -30,6 +30,7 @@ if command -v nvidia-smi >/dev/null; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
   . docker/cuda-env.sh || exit 1
   nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 5 > "$OUT/gpu-use.csv" &
+  trap 'kill %1 2>/dev/null' EXIT
 else
   COTRAIN_BACKEND=cpu
 fi
@@ -37,12 +38,13 @@ fi
 [ "${PIPESTATUS[0]}" = 0 ] || exit 1
 start=$(date +%s)
 limit="${STUDY_TIMEOUT:-480}"
-timeout "$limit" "$BIN" reproduce -scale gpu -backend "$COTRAIN_BACKEND" -jobs "${JOBS:-4}" > "$OUT/reproduce.log" 2>&1
+only=(); [ -n "${ONLY:-}" ] && only=(-only "$ONLY") # e.g. ONLY=eval/baseline/seed1: that stage and its inputs
+timeout "$limit" "$BIN" reproduce -scale gpu -backend "$COTRAIN_BACKEND" -jobs "${JOBS:-4}" "${only[@]}" > "$OUT/reproduce.log" 2>&1
 rc=$?
 echo "reproduce -jobs ${JOBS:-4}: rc $rc after $(( $(date +%s) - start )) s" | tee -a "$OUT/reproduce.log"
 left=$(( limit - ($(date +%s) - start) ))
 if [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$left" -gt 120 ]; then # stages side by side failed: one at a time
-  timeout "$left" "$BIN" reproduce -scale gpu -backend "$COTRAIN_BACKEND" -jobs 1 >> "$OUT/reproduce.log" 2>&1
+  timeout "$left" "$BIN" reproduce -scale gpu -backend "$COTRAIN_BACKEND" -jobs 1 "${only[@]}" >> "$OUT/reproduce.log" 2>&1
   echo "reproduce -jobs 1: rc $? after $(( $(date +%s) - start )) s" | tee -a "$OUT/reproduce.log"
 fi
 grep -v "^W1\|nvidia/ subdirectory" "$OUT/reproduce.log" | tail -40

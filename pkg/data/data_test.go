@@ -572,3 +572,20 @@ func FuzzDecodeIDX(f *testing.F) {
 		}
 	})
 }
+
+// FirstTrain keeps the first images of the training file, and $COTRAIN_FASHION_MNIST points at another folder.
+func TestFirstTrainAndEnvironment(t *testing.T) {
+	dir := fakeFashionMNIST(t, 200, 50)
+	t.Setenv(FashionMNISTEnv, dir)
+	p, err := Load(Classification{Dataset: "fmnist", Size: 28, FirstTrain: 100}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Train.N + p.Validation.N; n != 100 || !strings.Contains(p.Train.Name, "[first 100]") {
+		t.Errorf("FirstTrain 100: %d training and validation images, named %q", n, p.Train.Name)
+	}
+	if _, err := Load(Classification{Dataset: "fmnist", Size: 28, FirstTrain: 300}, ""); err == nil ||
+		!strings.Contains(err.Error(), "first 300") {
+		t.Errorf("FirstTrain beyond the file: %v", err)
+	}
+}

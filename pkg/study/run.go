@@ -353,10 +353,7 @@ func (r *Runner) run(st Stage) (*record.Stage, error) {
 // Images returns the scale's classification data (read once).
 func (r *Runner) Images() (*data.Prepared, error) {
 	if r.images == nil {
-		c := r.Scale.Data
-		if c.Dataset == "fmnist" && c.Dir == "" {
-			c.Dir = data.FashionMNISTDir
-		}
+		c := r.Scale.Data // Dir "" for fmnist: $COTRAIN_FASHION_MNIST, else Debian's package (data.LoadFashionMNIST)
 		p, err := data.Load(c, filepath.Join(r.Root, scales.CacheDir(r.Scale), "stats.json"))
 		if err != nil {
 			return nil, err

@@ -329,3 +329,36 @@ func TestStagesKeysAndSelect(t *testing.T) {
 		t.Error("an unknown stage was accepted")
 	}
 }
+
+// A scale that names its models gets those models' stages and their inputs, and nothing of the others; the keys of
+// a scale without FirstTrain do not change when the field exists (the committed caches stay valid).
+func TestRestrictedStudy(t *testing.T) {
+	s := scales.GPU
+	ids := map[string]bool{}
+	for _, st := range Stages(s) {
+		for _, d := range st.Deps {
+			if !ids[d] {
+				t.Errorf("stage %s needs %s, which comes later or not at all", st.ID, d)
+			}
+		}
+		ids[st.ID] = true
+		switch st.Model {
+		case Oracle, OracleStage1, OracleReadout, MTLOracle, MTLRecorded, MTLNoiseFree, ResolutionClassifier:
+			t.Errorf("the gpu scale trains %s (stage %s)", st.Model, st.ID)
+		}
+	}
+	n := len(s.Seeds)
+	// The recording, the predictor, the targets, 3 models × seeds, their evaluations and the robustness analysis.
+	if want := 1 + 1 + 1 + 3*n + 3*n + 1; len(ids) != want {
+		t.Errorf("%d gpu stages, want %d", len(ids), want)
+	}
+	if !ids["analysis/robustness"] || ids["analysis/recon"] || ids["targets/oracle"] {
+		t.Errorf("gpu stages: robustness %v, recon %v, Oracle targets %v", ids["analysis/robustness"],
+			ids["analysis/recon"], ids["targets/oracle"])
+	}
+	limited := scales.Mini
+	limited.Data.FirstTrain = 48000
+	if Stages(scales.Mini)[0].Key(scales.Mini, nil) == Stages(limited)[0].Key(limited, nil) {
+		t.Error("FirstTrain does not enter the keys")
+	}
+}
