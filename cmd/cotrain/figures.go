@@ -327,7 +327,7 @@ func writeFigure(j figureJob, in *figureInputs, path string) error {
 
 // isMissingResult reports whether an error says the cache lacks a stage's results (as opposed to a failure).
 func isMissingResult(err error) bool {
-	return errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), "not in the cache") ||
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, figures.ErrNotInStudy) || strings.Contains(err.Error(), "not in the cache") ||
 		strings.Contains(err.Error(), "no trained models")
 }
 

@@ -1,6 +1,7 @@
 package figures
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"sort"
@@ -51,11 +52,15 @@ func ResolutionResults(r *study.Runner) ([]ResolutionPoint, error) {
 		out = append(out, p)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("the %s scale runs no resolution search (Scale.ResolutionPPDs)", r.Scale.Name)
+		return nil, fmt.Errorf("the %s scale runs no resolution search (Scale.ResolutionPPDs): %w", r.Scale.Name, ErrNotInStudy)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].PPD < out[j].PPD })
 	return out, nil
 }
+
+// ErrNotInStudy is wrapped by a figure whose experiment the scale's study does not run (e.g. the gpu scale's
+// resolution search).
+var ErrNotInStudy = errors.New("not part of this scale's study")
 
 // Fig12 is the appendix's resolution search (Fig. 12): for each resolution of the stimuli as the predictor saw them,
 // the predictor's FEVe on the reliable neurons (left) and the test accuracy of a classifier trained on its frozen
