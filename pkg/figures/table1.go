@@ -33,6 +33,9 @@ type ModelResult struct {
 	Seeds                  int
 	TestAcc, TestAccSD     float64 // clean test accuracy over seeds (NaN when the model has no classifier)
 	FEVeReliable           float64 // mean over seeds of the readout's FEVe on neurons with FEV > 0.15 (NaN: no readout)
+	// FEVeCoTrained is, for an MTL model whose readout a later stage trained on (study.RunFEVe), the mean FEVe of
+	// the readout as co-training left it (NaN otherwise).
+	FEVeCoTrained float64
 	Epochs                 float64 // mean number of epochs trained
 	Curves                 []train.EpochMetrics
 	CurveStage, Scale, Use string
@@ -44,10 +47,14 @@ func Table1Results(r *study.Runner) ([]ModelResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	byID := map[string]study.StageStatus{}
+	for _, s := range status {
+		byID[s.ID] = s
+	}
 	var out []ModelResult
 	for _, model := range study.ModelNames {
 		res := ModelResult{Model: model, TestAcc: math.NaN(), TestAccSD: math.NaN(), FEVeReliable: math.NaN(),
-			Scale: r.Scale.Name}
+			FEVeCoTrained: math.NaN(), Scale: r.Scale.Name}
 		values := map[string][]float64{}
 		for _, s := range status {
 			if s.Kind != study.Training || s.Model != model || s.Sweep || s.State != study.Done {
@@ -60,13 +67,22 @@ func Table1Results(r *study.Runner) ([]ModelResult, error) {
 				}
 			}
 			res.Seeds++
-			for _, k := range []string{"test_acc", "feve_reliable", "epochs"} {
+			for _, k := range []string{"test_acc", "epochs"} {
 				if v, ok := s.Record.Results[k]; ok {
 					values[k] = append(values[k], v)
 				}
 			}
+			if v, ok := study.RunFEVe(byID, s.ID); ok {
+				values["feve"] = append(values["feve"], v)
+			}
+			if _, later := byID[study.ReadoutStage(s.ID)]; later {
+				if v, ok := s.Record.Results["feve_reliable"]; ok {
+					values["cotrained"] = append(values["cotrained"], v)
+				}
+			}
 		}
-		res.TestAcc, res.FEVeReliable = meanOf(values["test_acc"]), meanOf(values["feve_reliable"])
+		res.TestAcc, res.FEVeReliable = meanOf(values["test_acc"]), meanOf(values["feve"])
+		res.FEVeCoTrained = meanOf(values["cotrained"])
 		res.Epochs = meanOf(values["epochs"])
 		if accs := values["test_acc"]; len(accs) > 1 {
 			res.TestAccSD = stat.StdDev(accs, nil)
@@ -98,8 +114,12 @@ func Table1(results []ModelResult) Table {
 			}
 			return fmt.Sprintf("%.3f", v)
 		}
+		feve := f(r.FEVeReliable)
+		if !math.IsNaN(r.FEVeCoTrained) {
+			feve += fmt.Sprintf(" (co-trained %s)", f(r.FEVeCoTrained))
+		}
 		t.Rows = append(t.Rows, []string{d.Name, d.Classification, d.Neural, fmt.Sprint(r.Seeds),
-			formatAccuracy(r.TestAcc, r.TestAccSD), f(r.FEVeReliable), d.Note})
+			formatAccuracy(r.TestAcc, r.TestAccSD), feve, d.Note})
 	}
 	t.Caption = fmt.Sprintf("Table 1 at the %s scale: images = Fashion-MNIST (stand-in for Tiny ImageNet); neural data SIMULATED (virtual V1)", scale)
 	return t

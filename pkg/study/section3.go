@@ -82,14 +82,15 @@ func (r *Runner) robustnessStage(st Stage, rec *record.Stage) error {
 	}
 	var runs []eval.Evaluated
 	for _, dep := range st.Deps {
+		if byID[dep].Kind != Evaluation {
+			continue // a readout stage: read below, for its run
+		}
 		e, err := eval.LoadEvaluation(r.Dir(dep), byID[dep].evaluatedRun())
 		if err != nil {
 			return err
 		}
-		if trained := byID[byID[dep].Deps[0]]; trained.Record != nil {
-			if v, ok := trained.Record.Results["feve_reliable"]; ok {
-				e.FEVe = v
-			}
+		if v, ok := RunFEVe(byID, byID[dep].Deps[0]); ok {
+			e.FEVe = v
 		}
 		runs = append(runs, e)
 	}
@@ -114,6 +115,21 @@ func (r *Runner) robustnessStage(st Stage, rec *record.Stage) error {
 		rec.Results["p_feve_"+cond] = reg.P[2]
 	}
 	return res.Save(r.Dir(st.ID))
+}
+
+// RunFEVe is a training run's FEVe on the reliable neurons (FEV > 0.15): that of its readout trained to convergence
+// where the scale has readout stages (Scale.ReadoutEpochs), else that of the run's own readout; false if that stage
+// is not done or records none.
+func RunFEVe(byID map[string]StageStatus, run string) (float64, bool) {
+	s, ok := byID[ReadoutStage(run)]
+	if !ok {
+		s = byID[run]
+	}
+	if s.State != Done || s.Record == nil {
+		return 0, false
+	}
+	v, ok := s.Record.Results["feve_reliable"]
+	return v, ok
 }
 
 // LoadRobustness reads Section 3's results from the cache.

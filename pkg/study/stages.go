@@ -28,6 +28,9 @@ const (
 	MTLShuffled   = "mtl-shuffled"   // MTL with MTL-Monkey's targets permuted across images
 	MTLRecorded   = "mtl-recorded"   // MTL on the recorded (noisy) trials, as the paper's Table 3
 	MTLNoiseFree  = "mtl-noisefree"  // MTL on the simulator's noise-free responses (beyond the paper: no lab has them)
+	// MTLReadout is an MTL run's readout trained on, its shared block frozen, until the validation correlation stops
+	// improving (beyond the paper, whose co-trained readout stops when the classifier does; Scale.ReadoutEpochs).
+	MTLReadout = "mtl-readout"
 	// The appendix's resolution search (Fig. 12): a predictor trained on the recording shown at another resolution,
 	// and a classifier trained on its frozen shared block.
 	ResolutionPredictor  = "resolution-predictor"
@@ -66,6 +69,7 @@ type Stage struct {
 	Deps  []string    // IDs of the stages whose outputs it reads
 	Sweep bool        // part of the batch-ratio sweep
 	PPD   float64     // the resolution search: the stimuli's pixels per degree as the model sees them
+	Of    string      // a readout stage (MTLReadout): the MTL model whose readout it trains (the run is Deps[0])
 }
 
 // label is what stage.json records as the stage's model: the model for a training, the kind otherwise.
@@ -139,6 +143,20 @@ func Stages(s scales.Scale) []Stage {
 			}
 		}
 	}
+	// Every MTL run's readout trained to convergence on the run's own neural data, its shared block frozen: the FEVe
+	// that Table 1 and Fig. 3C report where the scale has these stages (README "The mini study").
+	var readouts []string
+	if s.ReadoutEpochs > 0 {
+		for _, st := range append([]Stage(nil), out...) {
+			switch st.Model {
+			case MTLMonkey, MTLOracle, MTLShuffled, MTLRecorded, MTLNoiseFree:
+				id := ReadoutStage(st.ID)
+				add(Stage{ID: id, Kind: Training, Model: MTLReadout, Of: st.Model, Seed: st.Seed,
+					Deps: append([]string{st.ID}, st.Deps...), Sweep: st.Sweep})
+				readouts = append(readouts, id)
+			}
+		}
+	}
 	for _, ppd := range s.ResolutionPPDs {
 		predictor := seedDir(Predictor, first) // the Monkey Predictor is the search's point at the recording's resolution
 		if ppd != s.V1.PPD {
@@ -166,9 +184,12 @@ func Stages(s scales.Scale) []Stage {
 			evals = append(evals, id)
 		}
 	}
-	add(Stage{ID: "analysis/robustness", Kind: Robustness, Deps: evals})
+	add(Stage{ID: "analysis/robustness", Kind: Robustness, Deps: append(evals, readouts...)})
 	return out
 }
+
+// ReadoutStage is the ID of the readout stage of an MTL run, e.g. "readout/mtl-monkey/seed1".
+func ReadoutStage(run string) string { return "readout/" + run }
 
 // ResolutionStage is the ID of a stage of the resolution search, e.g. "resolution/ppd7/classifier" for the
 // ResolutionClassifier at 7 pixels per degree.
@@ -209,6 +230,8 @@ func (st Stage) Key(s scales.Scale, deps map[string]string) string {
 		}
 	case st.Kind == Training && st.Model == OracleReadout:
 		fmt.Fprintf(h, "epochs %d\n", s.OracleReadoutEpochs)
+	case st.Kind == Training && st.Model == MTLReadout:
+		fmt.Fprintf(h, "readout of %s: epochs %d, trials %d\n", st.Of, s.ReadoutEpochs, s.ReadoutTrials)
 	case st.Kind == Training:
 		fmt.Fprintf(h, "epochs %d\n", s.Epochs)
 	case st.Kind == Analysis:

@@ -135,27 +135,50 @@ func checkLearned(t *testing.T, r *Runner, records map[string]*record.Stage) {
 // checkOracleFrozen: the Oracle's shared block is stage 1's, unchanged.
 func checkOracleFrozen(t *testing.T, r *Runner) {
 	t.Helper()
-	stage1, err := r.LoadModel("oracle-stage1/seed1")
+	checkFrozen(t, r, "oracle-stage1/seed1", "oracle/seed1", "/classification", true)
+	// An MTL run's readout stage trains the readout on and leaves the shared block as co-training left it; the
+	// readout changed if an epoch improved the validation correlation (the best weights are kept).
+	readout := ReadoutStage("mtl-monkey/seed1")
+	rec, err := r.readRecord(readout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	oracle, err := r.LoadModel("oracle/seed1")
+	checkFrozen(t, r, "mtl-monkey/seed1", readout, "/readout", rec.Results["best_epoch"] > 0)
+}
+
+// checkFrozen: the shared block of run equals that of from, and some tensor under trained differs (or, without
+// changed, none does).
+func checkFrozen(t *testing.T, r *Runner, from, run, trained string, changed bool) {
+	t.Helper()
+	before, err := r.LoadModel(from)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w1, _ := stage1.Weights()
-	w2, _ := oracle.Weights()
-	frozen := 0
+	after, err := r.LoadModel(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1, _ := before.Weights()
+	w2, _ := after.Weights()
+	frozen, differ := 0, 0
 	for path, v := range w2 {
-		if train.InScope("/shared")(path) && v.DType() == dtypes.Float32 {
+		if v.DType() != dtypes.Float32 || w1[path] == nil {
+			continue
+		}
+		same := slices.Equal(tensors.MustCopyFlatData[float32](v), tensors.MustCopyFlatData[float32](w1[path]))
+		switch {
+		case train.InScope("/shared")(path):
 			frozen++
-			if !slices.Equal(tensors.MustCopyFlatData[float32](v), tensors.MustCopyFlatData[float32](w1[path])) {
-				t.Errorf("the Oracle's frozen %s differs from stage 1's", path)
+			if !same {
+				t.Errorf("%s: the frozen %s differs from %s's", run, path, from)
 			}
+		case train.InScope(trained)(path) && !same:
+			differ++
 		}
 	}
-	if frozen == 0 {
-		t.Error("the Oracle has no shared block")
+	if frozen == 0 || (differ > 0) != changed {
+		t.Errorf("%s: %d shared tensors, %d tensors under %s changed from %s (want changes: %v)", run, frozen, differ,
+			trained, from, changed)
 	}
 }
 
@@ -293,10 +316,12 @@ func TestStagesKeysAndSelect(t *testing.T) {
 	// Mini: the recording, 8 models × 3 seeds (+ Oracle stage 1), one predictor and one Oracle readout, 3 targets,
 	// the sweep (its ratios besides 1:1 × 2 conditions, one seed), the Section 4 analysis, an evaluation of every
 	// classifier (Baseline and Oracle, 5 MTL models, the sweep) and the robustness analysis; the resolution search:
-	// a predictor at each resolution but the recording's (the Monkey Predictor's) and a classifier at each.
+	// a predictor at each resolution but the recording's (the Monkey Predictor's) and a classifier at each; a
+	// readout stage per MTL run (5 models × 3 seeds and the sweep).
 	sweep := (len(scales.Mini.SweepRatios) - 1) * 2
 	resolution := 2*len(scales.Mini.ResolutionPPDs) - 1
-	want := 1 + 1 + 3*3 + 1 + 3 + 5*3 + sweep + resolution + 1 + (2*3 + 5*3 + sweep) + 1
+	readouts := 5*3 + sweep
+	want := 1 + 1 + 3*3 + 1 + 3 + 5*3 + sweep + readouts + resolution + 1 + (2*3 + 5*3 + sweep) + 1
 	if len(stages) != want {
 		t.Errorf("%d mini stages, want %d", len(stages), want)
 	}
@@ -325,6 +350,21 @@ func TestStagesKeysAndSelect(t *testing.T) {
 	if !slices.Equal(got, []string{V1Stage, "predictor/seed1", "targets/monkey", "mtl-monkey/seed1"}) {
 		t.Errorf("Select(mtl-monkey/seed1) = %v", got)
 	}
+	// A readout stage reads its run and the run's inputs, and the robustness analysis reads every readout.
+	for _, st := range stages {
+		if st.Model == MTLReadout && (st.Deps[0] != strings.TrimPrefix(st.ID, "readout/") || !ids["eval/"+st.Deps[0]] ||
+			!slices.Contains(stages[len(stages)-1].Deps, st.ID)) {
+			t.Errorf("readout stage %s: deps %v", st.ID, st.Deps)
+		}
+	}
+	noReadouts := scales.Mini
+	noReadouts.ReadoutEpochs = 0
+	if n := len(Stages(noReadouts)); n != want-readouts {
+		t.Errorf("without readout epochs %d stages, want %d", n, want-readouts)
+	}
+	if a["readout/mtl-monkey/seed1"] == "" || a["readout/mtl-monkey/seed1"] == b["readout/mtl-monkey/seed1"] {
+		t.Error("a readout stage's key does not follow its run's")
+	}
 	if _, err := Select(Stages(scales.Smoke), []string{"nonsense"}); err == nil {
 		t.Error("an unknown stage was accepted")
 	}
@@ -348,8 +388,9 @@ func TestRestrictedStudy(t *testing.T) {
 		}
 	}
 	n := len(s.Seeds)
-	// The recording, the predictor, the targets, 3 models × seeds, their evaluations and the robustness analysis.
-	if want := 1 + 1 + 1 + 3*n + 3*n + 1; len(ids) != want {
+	// The recording, the predictor, the targets, 3 models × seeds, the readouts of the 2 MTL models, their
+	// evaluations and the robustness analysis.
+	if want := 1 + 1 + 1 + 3*n + 2*n + 3*n + 1; len(ids) != want {
 		t.Errorf("%d gpu stages, want %d", len(ids), want)
 	}
 	if !ids["analysis/robustness"] || ids["analysis/recon"] || ids["targets/oracle"] {

@@ -34,6 +34,9 @@ func (r *Runner) TrainConfig(st Stage) (train.Config, error) {
 	case OracleReadout:
 		cfg = train.Defaults(train.NeuralPrediction, s.Model, s.OracleReadoutEpochs, st.Seed)
 		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
+	case MTLReadout: // the co-trained readout goes on learning (the predictor's objective), the shared block frozen
+		cfg = train.Defaults(train.NeuralPrediction, s.Model, s.ReadoutEpochs, st.Seed)
+		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared", "/readout"}
 	case MTLMonkey, MTLOracle, MTLShuffled, MTLRecorded, MTLNoiseFree:
 		cfg = train.Defaults(train.MultiTask, s.Model, s.Epochs, st.Seed)
 		cfg.Ratio = st.Ratio
@@ -68,6 +71,20 @@ func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 		return err
 	}
 	rec.Results["epochs"] = float64(len(metrics))
+	if st.Model == MTLReadout {
+		for _, m := range metrics {
+			if m.Improved {
+				rec.Results["best_epoch"] = float64(m.Epoch)
+			}
+		}
+		run, err := r.readRecord(st.Deps[0])
+		if err != nil {
+			return err
+		}
+		if v, ok := run.Results["feve_reliable"]; ok {
+			rec.Results["feve_cotrained"] = v
+		}
+	}
 	if st.PPD > 0 {
 		rec.Results["ppd"] = st.PPD
 	}
@@ -83,6 +100,9 @@ func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 func (r *Runner) trainData(st Stage) (train.Data, error) {
 	var d train.Data
 	needsImages := st.Model != Predictor && st.Model != OracleReadout && st.Model != ResolutionPredictor
+	if st.Model == MTLReadout {
+		return r.readoutData(st)
+	}
 	if needsImages {
 		p, err := r.Images()
 		if err != nil {
@@ -129,6 +149,30 @@ func (r *Runner) trainData(st Stage) (train.Data, error) {
 		}
 	}
 	return d, nil
+}
+
+// readoutData is what an MTL run's readout stage trains on: the run's own neural data (its targets, or the recorded
+// trials), at most Scale.ReadoutTrials of them with a tenth held out to monitor the validation correlation, and the
+// run's weights to start from.
+func (r *Runner) readoutData(st Stage) (train.Data, error) {
+	run := st.Deps[0]
+	d, err := r.trainData(Stage{ID: run, Kind: Training, Model: st.Of, Seed: st.Seed, Deps: st.Deps[1:]})
+	if err != nil {
+		return d, err
+	}
+	trainSet, val := d.Neural.Split(r.Scale.ReadoutTrials, 0.1, st.Seed)
+	if val == nil {
+		return d, fmt.Errorf("%s: too few neural trials to hold some out for validation", st.ID)
+	}
+	m, err := r.LoadModel(run)
+	if err != nil {
+		return d, err
+	}
+	init, err := m.Weights()
+	if err != nil {
+		return d, err
+	}
+	return train.Data{Neural: trainSet, NeuralVal: val, NeuralStats: m.Info.Stats, Init: init}, nil
 }
 
 // evaluate records a trained model's clean test accuracy and, for a model with a readout, its FEVe on the

@@ -236,12 +236,22 @@ func (m *Model) Accuracy(set *data.Set, transform func(epoch, i int, img []uint8
 // Correlation is the mean over neurons of the correlation between predicted and recorded responses on the trials
 // of r (each neuron on its session's trials): the predictor's validation metric (the authors' "val corr").
 func (m *Model) Correlation(r *Responses) (float64, error) {
-	pred, err := m.Responses(r.Images, r.NumImages())
-	if err != nil {
-		return 0, err
-	}
 	if m.Info.Neurons != r.Neurons {
 		return 0, fmt.Errorf("the readout has %d neurons, the responses %d", m.Info.Neurons, r.Neurons)
+	}
+	// Only the images the trials show (an MTL run's bank holds every classification training image).
+	hw := r.H * r.W
+	row := map[int]int{}
+	var pix []uint8
+	for _, img := range r.Trial {
+		if _, ok := row[img]; !ok {
+			row[img] = len(row)
+			pix = append(pix, r.Images[img*hw:(img+1)*hw]...)
+		}
+	}
+	pred, err := m.Responses(pix, len(row))
+	if err != nil {
+		return 0, err
 	}
 	var sum float64
 	var count int
@@ -250,7 +260,7 @@ func (m *Model) Correlation(r *Responses) (float64, error) {
 			p := make([]float64, len(s.Trials))
 			y := make([]float64, len(s.Trials))
 			for k, t := range s.Trials {
-				p[k] = float64(pred[r.Trial[t]*r.Neurons+j])
+				p[k] = float64(pred[row[r.Trial[t]]*r.Neurons+j])
 				y[k] = float64(r.Values[t*r.Neurons+j])
 			}
 			c := stat.Correlation(p, y, nil)

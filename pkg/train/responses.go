@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/robustvision/cotrain/pkg/data"
@@ -257,4 +258,48 @@ func (r *Responses) fill(trials []int, stats data.Stats, images, values []float3
 		}
 		copy(values[k*r.Neurons:(k+1)*r.Neurons], r.Values[t*r.Neurons:(t+1)*r.Neurons])
 	}
+}
+
+// Split draws at most keep trials (all when keep ≤ 0), the same fraction of every session, and keeps back a
+// fraction hold of them for validation (a seeded random choice; val is nil when hold is 0). The study's readout
+// stages use it to train an MTL model's readout on its own neural data until the validation correlation stops
+// improving.
+func (r *Responses) Split(keep int, hold float64, seed uint64) (train, val *Responses) {
+	total := len(r.Trial)
+	frac := 1.0
+	if keep > 0 && keep < total {
+		frac = float64(keep) / float64(total)
+	}
+	mk := func() *Responses {
+		return &Responses{Source: r.Source, Neurons: r.Neurons, H: r.H, W: r.W, Images: r.Images}
+	}
+	train, val = mk(), mk()
+	rng := rand.New(rand.NewPCG(seed, 0x73706c74)) // "splt"
+	add := func(dst *Responses, sess *ResponseSession, t int) {
+		sess.Trials = append(sess.Trials, len(dst.Trial))
+		dst.Trial = append(dst.Trial, r.Trial[t])
+		dst.Values = append(dst.Values, r.Values[t*r.Neurons:(t+1)*r.Neurons]...)
+	}
+	for _, s := range r.Sessions {
+		n := max(1, int(math.Round(frac*float64(len(s.Trials)))))
+		nHold := int(hold * float64(n))
+		ts, vs := ResponseSession{ID: s.ID, Neurons: s.Neurons}, ResponseSession{ID: s.ID, Neurons: s.Neurons}
+		for k, p := range rng.Perm(len(s.Trials))[:n] {
+			if k < nHold {
+				add(val, &vs, s.Trials[p])
+			} else {
+				add(train, &ts, s.Trials[p])
+			}
+		}
+		if len(ts.Trials) > 0 {
+			train.Sessions = append(train.Sessions, ts)
+		}
+		if len(vs.Trials) > 0 {
+			val.Sessions = append(val.Sessions, vs)
+		}
+	}
+	if len(val.Sessions) == 0 {
+		val = nil
+	}
+	return train, val
 }

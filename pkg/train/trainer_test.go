@@ -359,3 +359,45 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 		}
 	})
 }
+
+// Split keeps at most the trials asked for, the same fraction of every session, holds a disjoint tenth back, keeps
+// every trial's responses with its image, and is seeded.
+func TestSplitResponses(t *testing.T) {
+	p := tiny(t)
+	r := randomTargets(t, p.Train)
+	n := len(r.Trial)
+	keep := n / 2
+	tr, val := r.Split(keep, 0.1, 3)
+	if err := tr.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if val == nil || val.Validate() != nil {
+		t.Fatalf("no valid validation set: %v", val)
+	}
+	if got := len(tr.Trial) + len(val.Trial); got != keep {
+		t.Errorf("%d trials kept, want %d", got, keep)
+	}
+	if want := int(0.1 * float64(keep)); len(val.Trial) != want {
+		t.Errorf("%d validation trials, want %d", len(val.Trial), want)
+	}
+	seen := map[int]bool{}
+	for _, part := range []*Responses{tr, val} {
+		for k, img := range part.Trial {
+			if seen[img] {
+				t.Fatalf("image %d is in both parts (or twice)", img)
+			}
+			seen[img] = true
+			if !slices.Equal(part.Values[k*r.Neurons:(k+1)*r.Neurons], r.Values[img*r.Neurons:(img+1)*r.Neurons]) {
+				t.Fatalf("image %d lost its responses", img)
+			}
+		}
+	}
+	again, _ := r.Split(keep, 0.1, 3)
+	other, _ := r.Split(keep, 0.1, 4)
+	if !slices.Equal(again.Trial, tr.Trial) || slices.Equal(other.Trial, tr.Trial) {
+		t.Error("the split is not a seeded random choice")
+	}
+	if all, _ := r.Split(0, 0.1, 3); len(all.Trial) != n-int(0.1*float64(n)) {
+		t.Errorf("keep 0 kept %d training trials of %d", len(all.Trial), n)
+	}
+}
