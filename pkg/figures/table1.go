@@ -29,13 +29,13 @@ var Table1Models = []ModelDescription{
 
 // ModelResult summarises a model's finished seeds (the first seeds' runs of the main table, not the sweep).
 type ModelResult struct {
-	Model                  string // one of study.ModelNames
-	Seeds                  int
-	TestAcc, TestAccSD     float64 // clean test accuracy over seeds (NaN when the model has no classifier)
-	FEVeReliable           float64 // mean over seeds of the readout's FEVe on neurons with FEV > 0.15 (NaN: no readout)
+	Model              string // one of study.ModelNames
+	Seeds              int
+	TestAcc, TestAccSD float64 // clean test accuracy over seeds (NaN when the model has no classifier)
+	FEVeReliable       float64 // mean over seeds of the readout's FEVe on neurons with FEV > 0.15 (NaN: no readout)
 	// FEVeCoTrained is, for an MTL model whose readout a later stage trained on (study.RunFEVe), the mean FEVe of
 	// the readout as co-training left it (NaN otherwise).
-	FEVeCoTrained float64
+	FEVeCoTrained          float64
 	Epochs                 float64 // mean number of epochs trained
 	Curves                 []train.EpochMetrics
 	CurveStage, Scale, Use string
