@@ -234,6 +234,9 @@ func (st Stage) Key(s scales.Scale, deps map[string]string) string {
 		fmt.Fprintf(h, "readout of %s: epochs %d, trials %d\n", st.Of, s.ReadoutEpochs, s.ReadoutTrials)
 	case st.Kind == Training:
 		fmt.Fprintf(h, "epochs %d\n", s.Epochs)
+		if st.Model == Oracle && s.OracleLearningRate > 0 {
+			fmt.Fprintf(h, "learning rate %v\n", s.OracleLearningRate)
+		}
 	case st.Kind == Analysis:
 		fmt.Fprintf(h, "recon v3 %d %d %v %q\n", s.ReconSteps, s.ReconImages, s.ReconNorms, s.SaliencyMaps+fmt.Sprint(s.SaliencyLogDensity))
 	case st.Kind == Evaluation || st.Kind == Robustness:

@@ -49,6 +49,8 @@ func (r *Runner) TrainConfig(st Stage) (train.Config, error) {
 	switch {
 	case cfg.Objective == train.NeuralPrediction && s.PredictorLearningRate > 0:
 		cfg.Adam.LearningRate = s.PredictorLearningRate
+	case st.Model == Oracle && s.OracleLearningRate > 0:
+		cfg.SGD.LearningRate = s.OracleLearningRate
 	case cfg.Objective != train.NeuralPrediction && s.LearningRate > 0:
 		cfg.SGD.LearningRate = s.LearningRate
 	}
