@@ -100,11 +100,11 @@ func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 
 // trainData assembles what a stage trains on.
 func (r *Runner) trainData(st Stage) (train.Data, error) {
-	var d train.Data
-	needsImages := st.Model != Predictor && st.Model != OracleReadout && st.Model != ResolutionPredictor
 	if st.Model == MTLReadout {
 		return r.readoutData(st)
 	}
+	var d train.Data
+	needsImages := st.Model != Predictor && st.Model != OracleReadout && st.Model != ResolutionPredictor
 	if needsImages {
 		p, err := r.Images()
 		if err != nil {
