@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/calibrate"
+	"github.com/robustvision/cotrain/pkg/figures"
 	"github.com/robustvision/cotrain/pkg/provenance"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
@@ -20,7 +23,14 @@ first stage or the Monkey Predictor) under variants of the scale — learning ra
 epochs or batch size — in a scratch cache, and print each run's validation curve and its held-out result (test
 accuracy; FEVe on the neurons with FEV > 0.15). Nothing in the scale's cache is touched.
 
-Example: cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2,3 -per-class 1000 -epochs 15`, stdout)
+With -same-step it trains the scale's Baseline and the Oracle's first stage again, exactly as their stages do, and
+after every epoch measures both on the same held-out images (the clean test images, the same images half corrupted
+— the Oracle's in-domain test — and all corrupted); it writes seed<N>.csv and seed<N>.json to -out, says whether the
+retrained models are bit-identical to the cache's, and prints the comparison.
+
+Examples:
+  cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2,3 -per-class 1000 -epochs 15
+  cotrain calibrate -scale mini -same-step -seeds 1,2,3`, stdout)
 	scaleName := fs.String("scale", scales.Mini.Name, "the scale whose recipe is varied")
 	model := fs.String("model", study.Baseline, "the model: "+study.Baseline+", "+study.OracleStage1+" (the Oracle's corruption training) or "+study.Predictor)
 	lrs := fs.String("lr", "", "comma-separated learning rates (SGD for the Baseline, Adam for the predictor; default: the scale's)")
@@ -32,6 +42,8 @@ Example: cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2
 	width := fs.Int("width", 0, "width divisor (0: the scale's)")
 	backendFlag := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
 	jsonOut := fs.String("json", "", "also write the results (with every epoch's metrics) to this JSON file")
+	sameStep := fs.Bool("same-step", false, "compare the Oracle's first stage with the Baseline at the same steps on the same held-out images (the other recipe flags do not apply)")
+	out := fs.String("out", "", "with -same-step: the folder for seed<N>.csv and seed<N>.json (default: data/cache/<scale>/"+calibrate.SameStepDir+")")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -42,6 +54,14 @@ Example: cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2
 	seedList, err := parseUints(*seeds)
 	if err != nil || len(seedList) == 0 {
 		return usageError{fmt.Errorf("-seeds %q: want comma-separated positive integers", *seeds)}
+	}
+	if *sameStep {
+		if *lrs != "" || *perClass != 0 || *testPerClass != 0 || *epochs != 0 || *batch != 0 || *width != 0 ||
+			*jsonOut != "" || *model != study.Baseline {
+			return usageError{fmt.Errorf("-same-step retrains the scale's own recipe: -model, -lr, -per-class, " +
+				"-test-per-class, -epochs, -batch, -width and -json do not apply")}
+		}
+		return runSameStep(base, seedList, *backendFlag, *out, stdout)
 	}
 	var lrList []float64
 	if *lrs != "" {
@@ -106,4 +126,44 @@ func parseUints(s string) ([]uint64, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// runSameStep is `cotrain calibrate -same-step`.
+func runSameStep(s scales.Scale, seeds []uint64, backendName, out string, stdout io.Writer) error {
+	b, err := backend.New(backendName)
+	if err != nil {
+		return err
+	}
+	root, err := scales.FindRoot("")
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = filepath.Join(root, scales.CacheDir(s), calibrate.SameStepDir)
+	}
+	scratch, err := os.MkdirTemp(root, "calibrate-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	r := &study.Runner{Root: root, Scale: s, Backend: b, Log: stdout}
+	var runs []*calibrate.SameStepRun
+	for _, seed := range seeds {
+		run, err := calibrate.SameStep(r, seed, scratch)
+		if err != nil {
+			return err
+		}
+		if err := run.Write(out); err != nil {
+			return err
+		}
+		runs = append(runs, run)
+		fmt.Fprintf(stdout, "seed %d: %s (bit-identical to the cache's models: %v)\n", seed,
+			filepath.Join(out, fmt.Sprintf("seed%d.csv", seed)), run.Reproduces)
+	}
+	t, err := figures.OracleSameStepTable(s.Name, runs)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, "\n"+t.Markdown())
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/robustvision/cotrain/pkg/analysis"
+	"github.com/robustvision/cotrain/pkg/calibrate"
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/eval"
@@ -137,6 +138,15 @@ var figureJobs = []figureJob{
 				return figures.Figure{}, err
 			}
 			return figures.Table1Curves(res)
+		}},
+	{name: "oraclestep", file: "fig_oracle_same_step.png",
+		what: "the Oracle's first stage against the Baseline at the same step, on the same held-out images",
+		figure: func(in *figureInputs) (figures.Figure, error) {
+			runs, err := calibrate.CachedSameSteps(in.runner)
+			if err != nil {
+				return figures.Figure{}, err
+			}
+			return figures.OracleSameStep(in.scale.Name, runs)
 		}},
 	{name: "v1sim", file: "fig_v1sim_statistics_paper.png", slow: true,
 		what: "statistics of the SIMULATED V1 population at paper scale (simulated in memory)",

@@ -30,7 +30,7 @@ func TestHelpListsCommands(t *testing.T) {
 
 func TestBadInputIsAUsageError(t *testing.T) {
 	for _, args := range [][]string{{"nonsense"}, {"figures", "-scale", "huge"}, {"version", "-nope"}, {"figures", "extra"}, {},
-		{"reproduce", "-jobs", "-5"}, {"calibrate", "-model", "oracle"}, {"corrupt", "-in", "x.png"}} {
+		{"reproduce", "-jobs", "-5"}, {"calibrate", "-model", "oracle"}, {"calibrate", "-same-step", "-lr", "0.1"}, {"corrupt", "-in", "x.png"}} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != 2 {
 			t.Errorf("cotrain %q exited %d, want 2 (stderr %q)", args, code, errOut.String())

@@ -5,6 +5,10 @@
 // scale (its learning rate, images per class, epochs, batch, width) in a scratch cache, exactly as the study's stage
 // would, and reports the validation curve and the held-out result (test accuracy, or FEVe on the reliable neurons).
 // `cotrain calibrate` runs a grid of probes; the scales' doc comments cite what it printed.
+//
+// SameStep (`cotrain calibrate -same-step`) checks the Oracle of Section 2: it trains the Baseline and the Oracle's
+// first stage again, bit for bit as their stages did, and measures both on the same held-out images after every
+// epoch, which their stages' training losses (on different images) cannot show.
 package calibrate
 
 import (

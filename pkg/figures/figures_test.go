@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/robustvision/cotrain/pkg/calibrate"
 	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/neural"
+	"github.com/robustvision/cotrain/pkg/study"
+	"github.com/robustvision/cotrain/pkg/train"
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
@@ -97,5 +100,45 @@ func TestNeuralFiguresRender(t *testing.T) {
 	}
 	if _, err := TestRaster(&neural.Dataset{}, 0, 0); err == nil {
 		t.Error("a raster of a missing session must fail")
+	}
+}
+
+// The same-step figure draws both models of every seed; a run without one of them is an error, and so is no run.
+func TestOracleSameStep(t *testing.T) {
+	var run calibrate.SameStepRun
+	run.Seed = 1
+	for _, model := range []string{study.Baseline, study.OracleStage1} {
+		for e := 1; e <= 4; e++ {
+			ce := 2.3 / float64(e)
+			run.Points = append(run.Points, calibrate.SameStepPoint{Model: model, Epoch: e, Step: 100 * e,
+				Clean: train.Evaluation{CrossEntropy: ce}, Mixture: train.Evaluation{CrossEntropy: ce + 0.2},
+				Corrupted: train.Evaluation{CrossEntropy: ce + 0.4}})
+		}
+	}
+	fig, err := OracleSameStep("smoke", []*calibrate.SameStepRun{&run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fig.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if len(fig.Tiles) != 1 || len(fig.Tiles[0]) != 3 {
+		t.Errorf("%d rows of tiles, want one of 3", len(fig.Tiles))
+	}
+	table, err := OracleSameStepTable("smoke", []*calibrate.SameStepRun{&run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Equal curves: the Oracle is never lower.
+	if len(table.Rows) != 1 || table.Rows[0][1] != "400" || table.Rows[0][4] != "not at the end" ||
+		table.Rows[0][2] != "0.575 (0.0 %)" {
+		t.Errorf("table rows %q", table.Rows)
+	}
+	if _, err := OracleSameStep("smoke", nil); err == nil {
+		t.Error("no runs gave a figure")
+	}
+	half := calibrate.SameStepRun{Seed: 2, Points: run.Points[:4]}
+	if _, err := OracleSameStep("smoke", []*calibrate.SameStepRun{&run, &half}); err == nil {
+		t.Error("a run without the Oracle gave a figure")
 	}
 }

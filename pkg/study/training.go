@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/neural"
@@ -96,6 +97,30 @@ func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 	rec.Provenance.Finish()
 	m.Info.Provenance = rec.Provenance
 	return m.Save(filepath.Join(dir, modelFile))
+}
+
+// Retrain trains a training stage's model again, exactly as the stage does (its configuration and data), into dir
+// instead of the cache, calling after at the end of every epoch (train.Options.AfterEpoch). The calibration uses it
+// to measure what a stage does not record, such as held-out cross-entropy at every epoch; the cache is not touched.
+func (r *Runner) Retrain(id, dir string, after func(epoch int, m *train.Model) error) (*train.Model,
+	[]train.EpochMetrics, error) {
+	i := slices.IndexFunc(Stages(r.Scale), func(st Stage) bool { return st.ID == id })
+	if i < 0 {
+		return nil, nil, fmt.Errorf("no stage %q at the %s scale", id, r.Scale.Name)
+	}
+	st := Stages(r.Scale)[i]
+	if st.Kind != Training {
+		return nil, nil, fmt.Errorf("stage %s does not train a model", id)
+	}
+	cfg, err := r.TrainConfig(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := r.trainData(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	return train.Train(r.Backend, cfg, d, train.Options{Dir: dir, Progress: r.Log, AfterEpoch: after})
 }
 
 // trainData assembles what a stage trains on.

@@ -189,31 +189,13 @@ func (m *Model) run(e *context.Exec, pix []uint8, n int) ([]float32, error) {
 
 // Predictions returns the predicted class of every image of set, after transform (nil: the clean images).
 func (m *Model) Predictions(set *data.Set, transform func(epoch, i int, img []uint8)) ([]int, error) {
-	if set.C != 1 || set.H != m.Info.Model.InputSize || set.W != set.H {
-		return nil, fmt.Errorf("%s: %d×%d×%d images, the model takes %d×%d grayscale", set.Name, set.W, set.H, set.C,
-			m.Info.Model.InputSize, m.Info.Model.InputSize)
-	}
-	pix := set.Pix
-	if transform != nil {
-		pix = append([]uint8(nil), set.Pix...)
-		hw := set.H * set.W
-		for i := range set.N {
-			transform(0, i, pix[i*hw:(i+1)*hw])
-		}
-	}
-	logits, err := m.Logits(pix, set.N)
+	logits, classes, err := m.setLogits(set, transform)
 	if err != nil {
 		return nil, err
 	}
-	classes := len(logits) / max(set.N, 1)
 	pred := make([]int, set.N)
 	for i := range pred {
-		row := logits[i*classes : (i+1)*classes]
-		for c, v := range row {
-			if v > row[pred[i]] {
-				pred[i] = c
-			}
-		}
+		pred[i] = argmax(logits[i*classes : (i+1)*classes])
 	}
 	return pred, nil
 }
@@ -231,6 +213,83 @@ func (m *Model) Accuracy(set *data.Set, transform func(epoch, i int, img []uint8
 		}
 	}
 	return float64(right) / float64(max(set.N, 1)), nil
+}
+
+// Evaluation is a classifier's accuracy and cross-entropy on a set of images.
+type Evaluation struct {
+	Accuracy     float64 `json:"accuracy"`
+	CrossEntropy float64 `json:"cross_entropy"` // mean over images of −log softmax(logits)[label], in nats
+}
+
+// Evaluate classifies every image of set (after transform, if not nil) and returns its accuracy and mean
+// cross-entropy: the training loss of Table 1's classifiers, measured on held-out images.
+func (m *Model) Evaluate(set *data.Set, transform func(epoch, i int, img []uint8)) (Evaluation, error) {
+	logits, classes, err := m.setLogits(set, transform)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	var ev Evaluation
+	for i := range set.N {
+		row := logits[i*classes : (i+1)*classes]
+		label := set.Labels[i]
+		if label < 0 || label >= classes {
+			return Evaluation{}, fmt.Errorf("%s: image %d has label %d, the model has %d classes", set.Name, i,
+				label, classes)
+		}
+		if argmax(row) == label {
+			ev.Accuracy++
+		}
+		ev.CrossEntropy += logSumExp(row) - float64(row[label])
+	}
+	n := float64(max(set.N, 1))
+	ev.Accuracy /= n
+	ev.CrossEntropy /= n
+	return ev, nil
+}
+
+// setLogits returns the logits of every image of set after transform, and the number of classes.
+func (m *Model) setLogits(set *data.Set, transform func(epoch, i int, img []uint8)) ([]float32, int, error) {
+	if set.C != 1 || set.H != m.Info.Model.InputSize || set.W != set.H {
+		return nil, 0, fmt.Errorf("%s: %d×%d×%d images, the model takes %d×%d grayscale", set.Name, set.W, set.H,
+			set.C, m.Info.Model.InputSize, m.Info.Model.InputSize)
+	}
+	pix := set.Pix
+	if transform != nil {
+		pix = append([]uint8(nil), set.Pix...)
+		hw := set.H * set.W
+		for i := range set.N {
+			transform(0, i, pix[i*hw:(i+1)*hw])
+		}
+	}
+	logits, err := m.Logits(pix, set.N)
+	if err != nil {
+		return nil, 0, err
+	}
+	return logits, len(logits) / max(set.N, 1), nil
+}
+
+// argmax is the index of the largest value (the first of equals).
+func argmax(row []float32) int {
+	best := 0
+	for c, v := range row {
+		if v > row[best] {
+			best = c
+		}
+	}
+	return best
+}
+
+// logSumExp is log Σ exp(row), computed stably in float64.
+func logSumExp(row []float32) float64 {
+	hi := math.Inf(-1)
+	for _, v := range row {
+		hi = math.Max(hi, float64(v))
+	}
+	sum := 0.0
+	for _, v := range row {
+		sum += math.Exp(float64(v) - hi)
+	}
+	return hi + math.Log(sum)
 }
 
 // Correlation is the mean over neurons of the correlation between predicted and recorded responses on the trials

@@ -166,6 +166,10 @@ type Options struct {
 	// Interrupt, if not nil, is asked after every step; true stops the run as if killed (ErrInterrupted), leaving
 	// the last epoch's checkpoint to resume from. Tests use it; so does a caller's deadline.
 	Interrupt func(epoch, step int) bool
+	// AfterEpoch, if not nil, is called after every epoch's validation with the model as it stands at the end of
+	// that epoch (before the plateau schedule restores the best weights); an error stops the run. It reads the
+	// model and must not change it: the calibration's held-out curves use it.
+	AfterEpoch func(epoch int, m *Model) error
 }
 
 // ErrInterrupted is returned when Options.Interrupt stopped a run.
@@ -403,6 +407,11 @@ func (t *trainer) run(resumed bool) error {
 		}
 		m.Epoch, m.LR = epoch, t.state.Plateau.LR
 		m.Seconds = time.Since(start).Seconds()
+		if t.opt.AfterEpoch != nil {
+			if err := t.opt.AfterEpoch(epoch, &Model{Info: t.info, backend: t.b, ctx: t.ctx, execs: t.execs}); err != nil {
+				return fmt.Errorf("after epoch %d: %w", epoch, err)
+			}
+		}
 		dec := t.state.Plateau.Step(epoch, m.Val)
 		m.Improved, m.Restored = dec.Improved, dec.RestoreBest
 		if dec.Improved {
@@ -773,14 +782,19 @@ func (t *trainer) neuralEpoch(epoch int, bar *progress, start time.Time) (EpochM
 }
 
 // corruption returns the Oracle's corruption of one view: with mixed, half the images stay clean (the authors' code);
-// else every image is corrupted, by a corruption and severity drawn per (seed, view, epoch, image). The training
-// images are already grey, so the corruption applies to the grey image; the paper corrupts Tiny ImageNet's RGB images
-// before converting them (identical for Fashion-MNIST, which is grey; for Tiny ImageNet a small deviation).
+// else every image is corrupted, by a corruption and severity drawn per (seed, view, epoch, image).
 func (t *trainer) corruption(view uint64, mixed bool) func(epoch, i int, img []uint8) {
-	oc := t.cfg.Oracle
-	size := t.cfg.Model.InputSize
+	return CorruptionTransform(t.cfg.Oracle, t.cfg.Model.InputSize, t.cfg.Seed^view*0x94d049bb133111eb, mixed)
+}
+
+// CorruptionTransform is the Oracle's corruption augmentation of size×size grey images (the authors' Distort): with
+// mixed, half the images stay clean; else every image is corrupted, by one of oc.Corruptions at a severity from 1
+// to 5, drawn per (seed, epoch, image). The training images are already grey, so the corruption applies to the grey
+// image; the paper corrupts Tiny ImageNet's RGB images before converting them (identical for Fashion-MNIST, which is
+// grey; for Tiny ImageNet a small deviation).
+func CorruptionTransform(oc OracleConfig, size int, seed uint64, mixed bool) func(epoch, i int, img []uint8) {
 	return func(epoch, i int, img []uint8) {
-		rng := rand.New(rand.NewPCG(t.cfg.Seed^view*0x94d049bb133111eb, uint64(epoch)<<32|uint64(i)))
+		rng := rand.New(rand.NewPCG(seed, uint64(epoch)<<32|uint64(i)))
 		if mixed && rng.IntN(2) == 0 {
 			return
 		}

@@ -401,3 +401,116 @@ func TestSplitResponses(t *testing.T) {
 		t.Errorf("keep 0 kept %d training trials of %d", len(all.Trial), n)
 	}
 }
+
+// AfterEpoch sees the model at the end of every epoch without changing the run; Evaluate's accuracy is Accuracy's
+// and its cross-entropy is the mean −log softmax of the true class; an error from AfterEpoch stops the run.
+func TestAfterEpochAndEvaluate(t *testing.T) {
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tiny(t)
+	cfg := Defaults(Classification, tinyModel, 3, 5)
+	cfg.Batch, cfg.SGD.LearningRate = 16, 0.02
+	d := Data{Images: p}
+	plain, plainMetrics, err := Train(b, cfg, d, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var epochs []int
+	var evals []Evaluation
+	hooked, hookedMetrics, err := Train(b, cfg, d, Options{AfterEpoch: func(epoch int, m *Model) error {
+		epochs = append(epochs, epoch)
+		ev, err := m.Evaluate(p.Validation, nil)
+		if err != nil {
+			return err
+		}
+		acc, err := m.Accuracy(p.Validation, nil)
+		if err != nil {
+			return err
+		}
+		if ev.Accuracy != acc {
+			t.Errorf("epoch %d: Evaluate's accuracy %v, Accuracy %v", epoch, ev.Accuracy, acc)
+		}
+		evals = append(evals, ev)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(epochs, []int{1, 2, 3}) {
+		t.Fatalf("AfterEpoch saw epochs %v, want 1 2 3", epochs)
+	}
+	for i := range plainMetrics {
+		if plainMetrics[i].Val != hookedMetrics[i].Val || plainMetrics[i].Loss != hookedMetrics[i].Loss {
+			t.Errorf("epoch %d: the hook changed the run: %+v vs %+v", i+1, plainMetrics[i], hookedMetrics[i])
+		}
+	}
+	w1, w2 := weights(t, plain), weights(t, hooked)
+	for path, v := range w1 {
+		if !slices.Equal(v, w2[path]) {
+			t.Errorf("%s differs with the hook", path)
+		}
+	}
+	// The cross-entropy from the logits, in float32 softmax.
+	logits, err := hooked.Logits(p.Validation.Pix, p.Validation.N)
+	if err != nil {
+		t.Fatal(err)
+	}
+	classes := len(logits) / p.Validation.N
+	want := 0.0
+	for i := range p.Validation.N {
+		row := logits[i*classes : (i+1)*classes]
+		var z float32
+		for _, v := range row {
+			z += float32(math.Exp(float64(v)))
+		}
+		want -= math.Log(math.Exp(float64(row[p.Validation.Labels[i]])) / float64(z))
+	}
+	want /= float64(p.Validation.N)
+	got, err := hooked.Evaluate(p.Validation, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(got.CrossEntropy-want) > 1e-4 || got.CrossEntropy <= 0 {
+		t.Errorf("cross-entropy %v, want %v", got.CrossEntropy, want)
+	}
+	if len(evals) != 3 || evals[2].CrossEntropy >= evals[0].CrossEntropy+1 {
+		t.Errorf("held-out evaluations %+v", evals)
+	}
+	stop := errors.New("stop here")
+	_, _, err = Train(b, cfg, d, Options{AfterEpoch: func(epoch int, m *Model) error { return stop }})
+	if !errors.Is(err, stop) {
+		t.Errorf("an AfterEpoch error gave %v", err)
+	}
+}
+
+// The Oracle's corruption augmentation: the same (seed, epoch, image) gives the same image; mixed leaves about half
+// clean, unmixed corrupts every image.
+func TestCorruptionTransform(t *testing.T) {
+	p := tiny(t)
+	oc := Defaults(CorruptionConsistency, tinyModel, 1, 1).Oracle
+	hw := p.Train.H * p.Train.W
+	count := func(mixed bool, seed uint64) (changed int, pix []uint8) {
+		f := CorruptionTransform(oc, p.Train.H, seed, mixed)
+		pix = append([]uint8(nil), p.Train.Pix...)
+		for i := range p.Train.N {
+			f(0, i, pix[i*hw:(i+1)*hw])
+			if !bytes.Equal(pix[i*hw:(i+1)*hw], p.Train.Pix[i*hw:(i+1)*hw]) {
+				changed++
+			}
+		}
+		return changed, pix
+	}
+	all, a := count(false, 9)
+	half, _ := count(true, 9)
+	_, again := count(false, 9)
+	_, other := count(false, 10)
+	n := p.Train.N
+	if all < n*9/10 || half < n/4 || half > n*3/4 {
+		t.Errorf("%d of %d images changed unmixed, %d mixed", all, n, half)
+	}
+	if !bytes.Equal(a, again) || bytes.Equal(a, other) {
+		t.Error("the corruptions do not follow the seed")
+	}
+}
