@@ -70,8 +70,8 @@ func SameStep(r *study.Runner, seed uint64, scratch string) (*SameStepRun, error
 	}
 	size := cfg.Model.InputSize
 	test := prep.Test
-	mixture := transformed(test, "mixture", train.CorruptionTransform(cfg.Oracle, size, heldOutSeed, true))
-	corrupted := transformed(test, "corrupted", train.CorruptionTransform(cfg.Oracle, size, heldOutSeed, false))
+	mixture := test.Transformed(test.Name+"/mixture", train.CorruptionTransform(cfg.Oracle, size, heldOutSeed, true))
+	corrupted := test.Transformed(test.Name+"/corrupted", train.CorruptionTransform(cfg.Oracle, size, heldOutSeed, false))
 	run := &SameStepRun{Seed: seed, Reproduces: map[string]bool{}, Provenance: provenance.New()}
 	signed := int64(seed)
 	run.Provenance.Seed = &signed
@@ -115,18 +115,6 @@ func SameStep(r *study.Runner, seed uint64, scratch string) (*SameStepRun, error
 	}
 	run.Provenance.Finish()
 	return run, nil
-}
-
-// transformed is a copy of set with transform applied to every image.
-func transformed(set *data.Set, name string, transform func(epoch, i int, img []uint8)) *data.Set {
-	out := *set
-	out.Name = set.Name + "/" + name
-	out.Pix = append([]uint8(nil), set.Pix...)
-	hw := set.H * set.W * set.C
-	for i := range set.N {
-		transform(0, i, out.Pix[i*hw:(i+1)*hw])
-	}
-	return &out
 }
 
 // sameWeights says whether the model holds every variable of the committed checkpoint, bit for bit.

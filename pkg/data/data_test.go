@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -587,5 +588,22 @@ func TestFirstTrainAndEnvironment(t *testing.T) {
 	if _, err := Load(Classification{Dataset: "fmnist", Size: 28, FirstTrain: 300}, ""); err == nil ||
 		!strings.Contains(err.Error(), "first 300") {
 		t.Errorf("FirstTrain beyond the file: %v", err)
+	}
+}
+
+// Transformed applies the transform to a copy, image by image with its index, and leaves the set as it was.
+func TestTransformed(t *testing.T) {
+	s := &Set{Name: "s", N: 3, H: 1, W: 2, C: 1, Pix: []uint8{1, 2, 3, 4, 5, 6}, Labels: []int{0, 1, 0}}
+	out := s.Transformed("s/plus", func(epoch, i int, img []uint8) {
+		for k := range img {
+			img[k] += uint8(10 * i)
+		}
+	})
+	if out.Name != "s/plus" || out.N != 3 || !slices.Equal(out.Pix, []uint8{1, 2, 13, 14, 25, 26}) ||
+		!slices.Equal(out.Labels, s.Labels) {
+		t.Errorf("transformed: %+v", out)
+	}
+	if !slices.Equal(s.Pix, []uint8{1, 2, 3, 4, 5, 6}) {
+		t.Errorf("the original changed: %v", s.Pix)
 	}
 }

@@ -30,6 +30,18 @@ func (s *Set) Image(i int) []uint8 {
 	return s.Pix[i*n : (i+1)*n]
 }
 
+// Transformed returns a copy of the set, named name, with transform applied to each image in place (epoch 0, the
+// image's index): the corrupted test sets, for instance. The labels are shared.
+func (s *Set) Transformed(name string, transform func(epoch, i int, img []uint8)) *Set {
+	out := *s
+	out.Name = name
+	out.Pix = append([]uint8(nil), s.Pix...)
+	for i := range s.N {
+		transform(0, i, out.Image(i))
+	}
+	return &out
+}
+
 // Subset returns the images at the given indices, in that order, as a new Set.
 func (s *Set) Subset(name string, idx []int) *Set {
 	n := s.H * s.W * s.C

@@ -253,15 +253,10 @@ func (m *Model) setLogits(set *data.Set, transform func(epoch, i int, img []uint
 		return nil, 0, fmt.Errorf("%s: %d×%d×%d images, the model takes %d×%d grayscale", set.Name, set.W, set.H,
 			set.C, m.Info.Model.InputSize, m.Info.Model.InputSize)
 	}
-	pix := set.Pix
 	if transform != nil {
-		pix = append([]uint8(nil), set.Pix...)
-		hw := set.H * set.W
-		for i := range set.N {
-			transform(0, i, pix[i*hw:(i+1)*hw])
-		}
+		set = set.Transformed(set.Name, transform)
 	}
-	logits, err := m.Logits(pix, set.N)
+	logits, err := m.Logits(set.Pix, set.N)
 	if err != nil {
 		return nil, 0, err
 	}
