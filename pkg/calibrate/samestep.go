@@ -21,7 +21,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/train"
 )
 
-// The Oracle against the Baseline at the same step (Section 3, "Oracle"; Table 2). Both stages record only their
+// The Oracle against the Baseline at the same step (Section 2, "Models"; Table 2). Both stages record only their
 // training loss — the Baseline's on clean images, the Oracle's first stage's on its 1:1 clean/corrupted mixture —
 // and their best validation weights, so their cross-entropies are never measured on the same images at the same
 // step. SameStep trains both again, exactly as their stages do, and after every epoch measures each model on the
@@ -92,9 +92,11 @@ func SameStep(r *study.Runner, seed uint64, scratch string) (*SameStepRun, error
 				set *data.Set
 				out *train.Evaluation
 			}{{test, &p.Clean}, {mixture, &p.Mixture}, {corrupted, &p.Corrupted}} {
-				if *e.out, err = m.Evaluate(e.set, nil); err != nil {
+				ev, err := m.Evaluate(e.set, nil)
+				if err != nil {
 					return err
 				}
+				*e.out = ev
 			}
 			run.Points = append(run.Points, p)
 			return nil
