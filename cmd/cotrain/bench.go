@@ -22,16 +22,13 @@ import (
 func runBench(args []string, stdout io.Writer) error {
 	fs := newFlagSet("bench", `Benchmark the VGG-19-BN topology on a backend: training steps (batch 128, SGD) at widths ÷16, ÷8, ÷4
 (32×32) and ÷8, ÷4 (64×64), inference, and one reconstruction step (gradient w.r.t. one 32×32 image up to conv3_1).
-Each case runs in its own process so that its peak memory is its own. With -compare, the cpu backend (convolutions
-as OpenBLAS kernels) is measured side by side with cpu:lowered (convolutions as im2col + DotGeneral inside the pure-Go
-graph) and cpu:nativeconv (the pure-Go backend's own convolution).
+Each case runs in its own process so that its peak memory is its own.
 
 With -peer, the same network runs in PyTorch on the same machine (Debian's python3-torch; the script is embedded in
 this binary), interleaved with this backend -repeat times per case, and the table gives the median of each and the
 ratio: training at ÷16 and ÷8 (32×32) and ÷4 (64×64), at batch 128 and at the mini scale's batch, inference, and one
 reconstruction step (PyTorch with one thread). Each run is a process of its own, so that peak memory is its own.`, stdout)
 	backendFlag := fs.String("backend", "", "backend (default $GOMLX_BACKEND, else cpu)")
-	compare := fs.Bool("compare", false, "also run every case on cpu:segments, cpu:lowered and cpu:nativeconv and print the speed-ups")
 	peer := fs.Bool("peer", false, "run every case in PyTorch too, interleaved, and print the ratio (see above)")
 	repeat := fs.Int("repeat", 3, "with -peer: runs of each side per case (medians are reported)")
 	seconds := fs.Float64("seconds", 2, "with -peer: time each case for at least this long")
@@ -71,11 +68,7 @@ reconstruction step (PyTorch with one thread). Each run is a process of its own,
 	default:
 		return usageError{fmt.Errorf("-cases %q: want standard or paper", *set)}
 	}
-	backends := []string{backend.Resolve(*backendFlag)}
-	if *compare {
-		backends = append(backends, "cpu:segments", "cpu:lowered", "cpu:nativeconv")
-	}
-	results, err := benchCases(cases, backends, *only, stdout)
+	results, err := benchCases(cases, backend.Resolve(*backendFlag), *only, stdout)
 	if err != nil {
 		return err
 	}
@@ -103,9 +96,9 @@ func benchOne(backendName, spec string, stdout io.Writer) error {
 	return json.NewEncoder(stdout).Encode(r)
 }
 
-// benchCases measures each case (those whose description contains only, if set) on each backend, each run in a
-// process of its own, and prints a table with the speed-ups over the first backend.
-func benchCases(cases []bench.Case, backends []string, only string, stdout io.Writer) ([]bench.Result, error) {
+// benchCases measures each case (those whose description contains only, if set) on the backend, each run in a
+// process of its own, and prints a table.
+func benchCases(cases []bench.Case, bk string, only string, stdout io.Writer) ([]bench.Result, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -116,25 +109,16 @@ func benchCases(cases []bench.Case, backends []string, only string, stdout io.Wr
 		if only != "" && !strings.Contains(c.String(), only) {
 			continue
 		}
-		var speeds []float64
-		for _, bk := range backends {
-			start := time.Now()
-			r, err := runOneCase(self, bk, c)
-			if err != nil {
-				return nil, err
-			}
-			results = append(results, r)
-			speeds = append(speeds, r.ImagesPerSec)
-			fmt.Fprintf(stdout, "%-28s %-16s %10.1f %10.3f %10.1f %10.0f %6.2f   (%s)\n", c, bk, r.ImagesPerSec, r.SecondsStep,
-				r.CompileSec, r.PeakRSSMiB, r.Cores, time.Since(start).Round(time.Second))
+		start := time.Now()
+		r, err := runOneCase(self, bk, c)
+		if err != nil {
+			return nil, err
 		}
-		for i, bk := range backends[1:] {
-			if speeds[i+1] > 0 {
-				fmt.Fprintf(stdout, "%-28s speed-up over %s: %.1f×\n", "", bk, speeds[0]/speeds[i+1])
-			}
-		}
+		results = append(results, r)
+		fmt.Fprintf(stdout, "%-28s %-16s %10.1f %10.3f %10.1f %10.0f %6.2f   (%s)\n", c, bk, r.ImagesPerSec, r.SecondsStep,
+			r.CompileSec, r.PeakRSSMiB, r.Cores, time.Since(start).Round(time.Second))
 		if c.Kind == "recon" {
-			fmt.Fprintf(stdout, "%-28s one reconstruction step: %.1f ms\n", "", 1000*results[len(results)-len(backends)].SecondsStep)
+			fmt.Fprintf(stdout, "%-28s one reconstruction step: %.1f ms\n", "", 1000*r.SecondsStep)
 		}
 	}
 	return results, nil

@@ -11,8 +11,10 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/calibrate"
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/figures"
 	"github.com/robustvision/cotrain/pkg/provenance"
+	"github.com/robustvision/cotrain/pkg/results"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 )
@@ -32,7 +34,7 @@ Examples:
   cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2,3 -per-class 1000 -epochs 15
   cotrain calibrate -scale mini -same-step -seeds 1,2,3`, stdout)
 	scaleName := fs.String("scale", scales.Mini.Name, "the scale whose recipe is varied")
-	model := fs.String("model", study.Baseline, "the model: "+study.Baseline+", "+study.OracleStage1+" (the Oracle's corruption training) or "+study.Predictor)
+	model := fs.String("model", condition.Baseline, "the model: "+condition.Baseline+", "+condition.OracleStage1+" (the Oracle's corruption training) or "+condition.Predictor)
 	lrs := fs.String("lr", "", "comma-separated learning rates (SGD for the Baseline, Adam for the predictor; default: the scale's)")
 	seeds := fs.String("seeds", "1", "comma-separated seeds")
 	perClass := fs.Int("per-class", 0, "training images per class (0: the scale's)")
@@ -57,7 +59,7 @@ Examples:
 	}
 	if *sameStep {
 		if *lrs != "" || *perClass != 0 || *testPerClass != 0 || *epochs != 0 || *batch != 0 || *width != 0 ||
-			*jsonOut != "" || *model != study.Baseline {
+			*jsonOut != "" || *model != condition.Baseline {
 			return usageError{fmt.Errorf("-same-step retrains the scale's own recipe: -model, -lr, -per-class, " +
 				"-test-per-class, -epochs, -batch, -width and -json do not apply")}
 		}
@@ -147,13 +149,13 @@ func runSameStep(s scales.Scale, seeds []uint64, backendName, out string, stdout
 	}
 	defer os.RemoveAll(scratch)
 	r := &study.Runner{Root: root, Scale: s, Backend: b, Log: stdout}
-	var runs []*calibrate.SameStepRun
+	var runs []*results.SameStepRun
 	for _, seed := range seeds {
 		run, err := calibrate.SameStep(r, seed, scratch)
 		if err != nil {
 			return err
 		}
-		if err := run.Write(out); err != nil {
+		if err := calibrate.WriteSameStep(run, out); err != nil {
 			return err
 		}
 		runs = append(runs, run)

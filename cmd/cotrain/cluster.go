@@ -94,6 +94,8 @@ runs "cotrain reproduce -stage ID" in this repository (which every node must see
 	dryRun := fs.Bool("dry-run", false, "slurm: print the batch scripts instead of submitting them")
 	partition := fs.String("partition", "", "slurm: --partition of the jobs")
 	gres := fs.String("gres", "", "slurm: --gres of the jobs that use a GPU (e.g. gpu:1)")
+	account := fs.String("account", "", "slurm: --account to charge the jobs to (default: the user's)")
+	qos := fs.String("qos", "", "slurm: --qos of the jobs (default: the partition's)")
 	backendName := fs.String("backend", "", "the jobs' -backend (default: theirs, $GOMLX_BACKEND or cpu)")
 	image := fs.String("image", "cotrain-cuda:latest", "k8s: the container image")
 	claim := fs.String("claim", "cotrain-work", "k8s: the PersistentVolumeClaim with the repository and its cache")
@@ -113,15 +115,21 @@ runs "cotrain reproduce -stage ID" in this repository (which every node must see
 			return err
 		}
 		s := cluster.Slurm{Root: r.Root, Cotrain: self, CacheDir: filepath.Join(r.Root, scales.CacheDir(r.Scale)),
-			Partition: *partition, Gres: *gres, Backend: *backendName}
+			Partition: *partition, Gres: *gres, Account: *account, QOS: *qos, Backend: *backendName}
+		if err := s.Validate(); err != nil {
+			return usageError{err}
+		}
 		ids, err := s.Submit(p, *dryRun, stdout)
 		if err == nil && !*dryRun {
 			fmt.Fprintf(stdout, "%d jobs submitted (%d stages already done)\n", len(ids), len(p.Jobs)-len(p.Order()))
 		}
 		return err
 	case "k8s":
-		return cluster.K8s{Image: *image, Claim: *claim, Namespace: *namespace, Parallelism: *parallel,
-			Backend: *backendName}.Write(p, stdout)
+		k := cluster.K8s{Image: *image, Claim: *claim, Namespace: *namespace, Parallelism: *parallel, Backend: *backendName}
+		if err := k.Validate(); err != nil {
+			return usageError{err}
+		}
+		return k.Write(p, stdout)
 	}
 	return usageError{fmt.Errorf("-engine %q: want slurm or k8s", *engine)}
 }

@@ -22,9 +22,15 @@ Corruptions: `+strings.Join(corrupt.Names(), ", "), stdout)
 	preset := fs.String("preset", string(corrupt.PresetImageNetC), "severity table: imagenet-c (what the paper used) or tiny-imagenet-c")
 	in := fs.String("in", "", "input PNG file or folder of PNG files (required)")
 	out := fs.String("out", "", "output PNG file or folder (required)")
+	maxMemory := fs.Int64("max-memory", corrupt.MemoryBudget>>20, "MiB a corruption may use: larger images are refused "+
+		"before they are decoded (about 120 bytes per pixel; the default takes images up to about 4,000 × 4,000)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *maxMemory < 1 || *maxMemory > 1<<30 {
+		return usageError{fmt.Errorf("-max-memory %d: want a number of MiB from 1 up", *maxMemory)}
+	}
+	corrupt.MemoryBudget = *maxMemory << 20
 	if *in == "" || *out == "" {
 		return usageError{fmt.Errorf("-in and -out are required")}
 	}

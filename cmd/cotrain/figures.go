@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,79 +13,70 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/robustvision/cotrain/pkg/analysis"
 	"github.com/robustvision/cotrain/pkg/calibrate"
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
-	"github.com/robustvision/cotrain/pkg/eval"
 	"github.com/robustvision/cotrain/pkg/figures"
 	"github.com/robustvision/cotrain/pkg/neural"
 	"github.com/robustvision/cotrain/pkg/provenance"
-	"github.com/robustvision/cotrain/pkg/recon"
+	"github.com/robustvision/cotrain/pkg/results"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
 
-// figureJob is one output of `cotrain figures`: a figure (PNG) or a set of tables (Markdown).
-type figureJob struct {
-	name, file, what string
-	slow             bool // simulates at paper scale (about a minute)
-	figure           func(*figureInputs) (figures.Figure, error)
-	text             func(*figureInputs) (string, error)
-}
-
-// figureInputs loads what the figures are made from, once, when a figure first asks for it.
-type figureInputs struct {
-	scale              scales.Scale
+// inputLoader loads what the chosen figures need from the cache of one scale: results of done stages only (the
+// runner's verified readers), the photograph of Fig. 9, and the paper-scale simulation. A result it cannot load is
+// recorded in Inputs.Missing with the reason (typically a *study.NotDoneError naming the stage).
+type inputLoader struct {
 	runner             *study.Runner
 	manifest, photoDir string
 	stdout             io.Writer
-
-	results    []figures.ModelResult
-	robustness *eval.Robustness
-	analysis   *analysis.Result
 }
 
-func (in *figureInputs) table1() ([]figures.ModelResult, error) {
-	if in.results == nil {
-		res, err := figures.Table1Results(in.runner)
+func (l inputLoader) load(needs []figures.Need) *figures.Inputs {
+	in := &figures.Inputs{Scale: l.runner.Scale, Missing: map[figures.Need]error{}}
+	for _, n := range needs {
+		var err error
+		switch n {
+		case figures.NeedModels:
+			if in.Models, err = l.runner.ModelResults(); err == nil && (len(in.Models) == 0 || in.Models[0].Seeds == 0) {
+				in.Models, err = nil, fmt.Errorf("no trained models in the %s cache (cotrain reproduce -scale %s)",
+					l.runner.Scale.Name, l.runner.Scale.Name)
+			}
+		case figures.NeedRobustness:
+			in.Robustness, err = l.runner.LoadRobustness()
+		case figures.NeedAnalysis:
+			if l.runner.Scale.ReconSteps == 0 {
+				err = fmt.Errorf("the %s scale reconstructs nothing (Scale.ReconSteps): %w", l.runner.Scale.Name,
+					results.ErrNotInStudy)
+			} else {
+				in.Analysis, err = l.runner.LoadAnalysis()
+			}
+		case figures.NeedResolution:
+			in.Resolution, err = l.runner.ResolutionResults()
+		case figures.NeedSameStep:
+			if in.SameStep, err = calibrate.CachedSameSteps(l.runner); errors.Is(err, fs.ErrNotExist) {
+				err = fmt.Errorf("%v: %w", err, results.ErrNotInStudy) // a calibration run, not a stage
+			}
+		case figures.NeedPhoto:
+			var img corrupt.Image
+			if img, err = l.corruptionImage(); err == nil {
+				in.Photo = &img
+			}
+		case figures.NeedPaperV1:
+			in.PaperV1, err = l.paperV1()
+		}
 		if err != nil {
-			return nil, err
+			in.Missing[n] = err
 		}
-		if len(res) == 0 || res[0].Seeds == 0 {
-			return nil, fmt.Errorf("no trained models in the %s cache (cotrain reproduce -scale %s)", in.scale.Name, in.scale.Name)
-		}
-		in.results = res
 	}
-	return in.results, nil
-}
-
-func (in *figureInputs) section3() (*eval.Robustness, error) {
-	if in.robustness == nil {
-		res, err := in.runner.LoadRobustness()
-		if err != nil {
-			return nil, err
-		}
-		in.robustness = res
-	}
-	return in.robustness, nil
-}
-
-func (in *figureInputs) section4() (*analysis.Result, error) {
-	if in.analysis == nil {
-		a, err := in.runner.LoadAnalysis()
-		if err != nil {
-			return nil, err
-		}
-		in.analysis = a
-	}
-	return in.analysis, nil
+	return in
 }
 
 // corruptionImage is the photograph of Fig. 9, in colour, 64×64.
-func (in *figureInputs) corruptionImage() (corrupt.Image, error) {
-	photos, err := data.LoadManifest(in.manifest)
+func (l inputLoader) corruptionImage() (corrupt.Image, error) {
+	photos, err := data.LoadManifest(l.manifest)
 	if err != nil {
 		return corrupt.Image{}, err
 	}
@@ -92,169 +84,64 @@ func (in *figureInputs) corruptionImage() (corrupt.Image, error) {
 	if err != nil {
 		return corrupt.Image{}, err
 	}
-	pix, err := data.RGBPatch(p, in.photoDir, 64)
+	pix, err := data.RGBPatch(p, l.photoDir, 64)
 	return corrupt.Image{H: 64, W: 64, C: 3, Pix: pix}, err
 }
 
-// section3Figure and section4Figure adapt a figure of Section 3's or 4's results.
-func section3Figure(f func(*eval.Robustness) (figures.Figure, error)) func(*figureInputs) (figures.Figure, error) {
-	return func(in *figureInputs) (figures.Figure, error) {
-		res, err := in.section3()
-		if err != nil {
-			return figures.Figure{}, err
-		}
-		return f(res)
+// paperV1 simulates the virtual monkey at paper scale on the photographs, in memory, and prints its summary.
+func (l inputLoader) paperV1() ([]neural.NeuronStats, error) {
+	photos, err := data.LoadManifest(l.manifest)
+	if err != nil {
+		return nil, err
 	}
-}
-
-func section4Figure(f func(*analysis.Result) (figures.Figure, error)) func(*figureInputs) (figures.Figure, error) {
-	return func(in *figureInputs) (figures.Figure, error) {
-		a, err := in.section4()
-		if err != nil {
-			return figures.Figure{}, err
-		}
-		return f(a)
+	imgs, err := data.LoadPhotos(photos, l.photoDir)
+	if err != nil {
+		return nil, err
 	}
+	d, _, err := v1sim.Simulate(imgs, scales.Paper.V1, v1sim.DefaultPopulation, study.V1Seed)
+	if err != nil {
+		return nil, err
+	}
+	stats := d.Stats()
+	fmt.Fprint(l.stdout, neural.Summary(d, stats))
+	return stats, nil
 }
 
-// figureJobs lists every output, in the order of the paper.
-var figureJobs = []figureJob{
-	{name: "fig1", file: "fig1_architecture.png", what: "Fig. 1: the multi-task architecture",
-		figure: func(in *figureInputs) (figures.Figure, error) {
-			return figures.Architecture(in.scale.Model, in.scale.Neurons, "simulated V1")
-		}},
-	{name: "table1", file: "table1.md", what: "Table 1: the models, with their accuracy and FEVe",
-		text: func(in *figureInputs) (string, error) {
-			res, err := in.table1()
-			if err != nil {
-				return "", err
-			}
-			return figures.Table1(res).Markdown(), nil
-		}},
-	{name: "curves", file: "fig_training_curves.png", what: "training curves of Table 1's models (first seed)",
-		figure: func(in *figureInputs) (figures.Figure, error) {
-			res, err := in.table1()
-			if err != nil {
-				return figures.Figure{}, err
-			}
-			return figures.Table1Curves(res)
-		}},
-	{name: "oraclestep", file: "fig_oracle_same_step.png",
-		what: "the Oracle's first stage against the Baseline at the same step, on the same held-out images",
-		figure: func(in *figureInputs) (figures.Figure, error) {
-			runs, err := calibrate.CachedSameSteps(in.runner)
-			if err != nil {
-				return figures.Figure{}, err
-			}
-			return figures.OracleSameStep(in.scale.Name, runs)
-		}},
-	{name: "v1sim", file: "fig_v1sim_statistics_paper.png", slow: true,
-		what: "statistics of the SIMULATED V1 population at paper scale (simulated in memory)",
-		figure: func(in *figureInputs) (figures.Figure, error) {
-			photos, err := data.LoadManifest(in.manifest)
-			if err != nil {
-				return figures.Figure{}, err
-			}
-			imgs, err := data.LoadPhotos(photos, in.photoDir)
-			if err != nil {
-				return figures.Figure{}, err
-			}
-			d, _, err := v1sim.Simulate(imgs, scales.Paper.V1, v1sim.DefaultPopulation, study.V1Seed)
-			if err != nil {
-				return figures.Figure{}, err
-			}
-			stats := d.Stats()
-			fmt.Fprint(in.stdout, neural.Summary(d, stats))
-			return figures.NeuralStatistics(stats, true, "paper scale")
-		}},
-	{name: "fig2", file: "fig2_severities.png", what: "Fig. 2: accuracy per severity, Baseline and MTL-Monkey",
-		figure: section3Figure(figures.Fig2)},
-	{name: "fig3a", file: "fig3a_categories.png", what: "Fig. 3A: robustness per corruption category",
-		figure: section3Figure(figures.Fig3A)},
-	{name: "fig3b", file: "fig3b_total.png", what: "Fig. 3B: total robustness score", figure: section3Figure(figures.Fig3B)},
-	{name: "fig3c", file: "fig3c_regression.png", what: "Fig. 3C: robustness against FEVe over the batch-ratio sweep",
-		figure: section3Figure(figures.Fig3C)},
-	{name: "tables3", file: "tables_section3.md", what: "Tables 2 and 3 and the regression of Fig. 3C",
-		text: func(in *figureInputs) (string, error) {
-			res, err := in.section3()
-			if err != nil {
-				return "", err
-			}
-			return figures.Table2(res).Markdown() + "\n" + figures.Table3(res).Markdown() + "\n" +
-				figures.RegressionTable(res).Markdown(), nil
-		}},
-	{name: "findings", file: "findings.md", what: "Findings: the paper's claims against this reproduction, with verdicts",
-		text: func(in *figureInputs) (string, error) {
-			res, err := in.section3()
-			if err != nil {
-				return "", err
-			}
-			a, _ := in.section4() // Section 4's rows are left out without the analysis
-			return figures.Findings(res, a).Markdown(), nil
-		}},
-	{name: "fig4", file: "fig4_toy.png", what: "Fig. 4: norm-constrained optima of a toy quadratic",
-		figure: func(*figureInputs) (figures.Figure, error) { return figures.Fig4(recon.Fig4Problem(), recon.Fig4Norms) }},
-	{name: "fig5", file: "fig5_reconstructions.png", what: "Fig. 5: reconstructions from conv3_1 under each norm",
-		figure: section4Figure(func(a *analysis.Result) (figures.Figure, error) { return figures.Fig5(a, 0) })},
-	{name: "fig6", file: "fig6_saliency.png", what: "Fig. 6: saliency map, mask and the reconstructions' ϱ̄",
-		figure: section4Figure(func(a *analysis.Result) (figures.Figure, error) { return figures.Fig6FromAnalysis(a, 0) })},
-	{name: "fig7", file: "fig7_ratio_scatter.png", what: "Fig. 7: ϱ̄ of MTL-Monkey against the other models",
-		figure: section4Figure(figures.Fig7FromAnalysis)},
-	{name: "fig8", file: "fig8_all_corruptions.png", what: "Fig. 8: accuracy per severity for every corruption",
-		figure: section3Figure(figures.Fig8)},
-	{name: "fig9", file: "fig9_corruptions.png", what: "Fig. 9: the corruptions on one photograph",
-		figure: func(in *figureInputs) (figures.Figure, error) {
-			img, err := in.corruptionImage()
-			if err != nil {
-				return figures.Figure{}, err
-			}
-			return figures.CorruptionExamples(img, 2, 1, corrupt.PresetImageNetC)
-		}},
-	{name: "corruptions", file: "corruptions_all_severities.png", what: "every corruption at every severity",
-		figure: func(in *figureInputs) (figures.Figure, error) {
-			img, err := in.corruptionImage()
-			if err != nil {
-				return figures.Figure{}, err
-			}
-			return figures.CorruptionGrid(img, 1, corrupt.PresetImageNetC)
-		}},
-	{name: "fig12", file: "fig12_resolution.png", what: "Fig. 12: the Monkey Predictor's resolution search",
-		figure: func(in *figureInputs) (figures.Figure, error) {
-			points, err := figures.ResolutionResults(in.runner)
-			if err != nil {
-				return figures.Figure{}, err
-			}
-			return figures.Fig12(points, in.scale.V1.PPD, in.scale.Name)
-		}},
-}
-
-// figuresProvenance is figures/provenance.json: how each file was made (a file regenerated alone with -only gets a
-// record of its own; the others keep theirs).
+// figuresProvenance is figures/provenance.json: how each file was made and from which scale's cache. A file whose
+// bytes a run leaves unchanged keeps its record, so that regenerating a figure that did not change leaves the
+// repository clean.
 type figuresProvenance struct {
-	Scale string                        `json:"scale"`
-	Files map[string]*provenance.Record `json:"files"`
+	Scale string                   `json:"scale"` // the scale of the last run
+	Files map[string]*figureRecord `json:"files"`
+}
+
+// figureRecord is one file's record: the scale its results came from, and how it was made.
+type figureRecord struct {
+	Scale string `json:"scale,omitempty"`
+	*provenance.Record
 }
 
 func runFigures(args []string, stdout io.Writer) error {
-	fs := newFlagSet("figures", `Regenerate the figures and tables that the cache of the given scale supports and write them (PNG,
-Markdown) into a folder, with a provenance.json that records how each file was made. Nothing is trained: what the
-cache lacks is reported and skipped. -only regenerates named figures alone, in seconds; -list names them.`, stdout)
+	fs := newFlagSet("figures", `Regenerate the figures and tables from the cache of a scale and write them (PNG, Markdown) into a
+folder, with a provenance.json that records how each file was made. Nothing is trained, and only stages that
+"cotrain status" calls done are read: a figure whose result is stale or missing is an error naming the stage
+(-skip-missing skips it and says so); one whose experiment the scale does not run is skipped. The files are made in
+a temporary folder and moved into place one by one, each with its record: an interrupted run leaves every file
+either as it was or new, and provenance.json true. A file whose bytes did not change is left alone. -only makes
+named figures alone, in seconds; -list names them.`, stdout)
 	out := fs.String("out", "figures", "folder to write the figures into")
 	scaleName := fs.String("scale", scales.Mini.Name, "scale whose cache the figures come from: smoke, mini, gpu or paper")
 	skipSlow := fs.Bool("quick", false, "skip the figures that simulate at paper scale (about a minute)")
+	skipMissing := fs.Bool("skip-missing", false, "skip, with a message, the figures whose results are stale or missing")
 	only := fs.String("only", "", "comma-separated names of the figures to make (see -list), e.g. fig3c,table1")
-	list := fs.Bool("list", false, "list the figures' names and files, and exit")
+	list := fs.Bool("list", false, "list the figures: name, file, the function that draws it, the notebook cell that shows it")
 	manifest := fs.String("manifest", filepath.Join("data", "photos.tsv"), "photo manifest")
 	photoDir := fs.String("photos-dir", scales.PhotoDir, "where 'cotrain data fetch' keeps the photographs")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *list {
-		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		for _, j := range figureJobs {
-			fmt.Fprintf(w, "%s\t%s\t%s\n", j.name, j.file, j.what)
-		}
-		return w.Flush()
+		return listFigures(stdout)
 	}
 	scale, err := scales.Lookup(*scaleName)
 	if err != nil {
@@ -264,95 +151,140 @@ cache lacks is reported and skipped. -only regenerates named figures alone, in s
 	if err != nil {
 		return err
 	}
-	jobs, err := selectFigures(*only, *skipSlow)
+	specs, err := selectFigures(*only, *skipSlow)
 	if err != nil {
 		return usageError{err}
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
+	var needs []figures.Need
+	for _, sp := range specs {
+		for _, n := range sp.Needs {
+			if !slices.Contains(needs, n) {
+				needs = append(needs, n)
+			}
+		}
 	}
-	in := &figureInputs{scale: scale, runner: &study.Runner{Root: root, Scale: scale}, manifest: *manifest,
-		photoDir: *photoDir, stdout: stdout}
+	in := inputLoader{runner: &study.Runner{Root: root, Scale: scale}, manifest: *manifest, photoDir: *photoDir,
+		stdout: stdout}.load(needs)
 	prov := provenance.New()
-	var written []string
-	for _, j := range jobs {
-		path := filepath.Join(*out, j.file)
-		if err := writeFigure(j, in, path); err != nil {
-			if *only == "" && isMissingResult(err) {
-				fmt.Fprintf(stdout, "skipping %s (%s): %v\n", j.name, j.file, err)
+	made := map[string][]byte{}
+	var order []string
+	for _, sp := range specs {
+		b, err := drawFigure(sp, in)
+		if err != nil {
+			if errors.Is(err, results.ErrNotInStudy) || *skipMissing && errors.Is(err, results.ErrMissing) {
+				fmt.Fprintf(stdout, "skipping %s (%s): %v\n", sp.Name, sp.File, err)
 				continue
 			}
-			return fmt.Errorf("%s (%s): %w", j.name, j.file, err)
+			return fmt.Errorf("%s (%s): %w", sp.Name, sp.File, err)
 		}
-		written = append(written, j.file)
-		fmt.Fprintf(stdout, "wrote %s\n", path)
+		made[sp.File] = b
+		order = append(order, sp.File)
 	}
-	return recordFigures(filepath.Join(*out, "provenance.json"), scale.Name, written, prov.Finish(), *only != "")
+	return placeFigures(*out, scale.Name, order, made, prov.Finish(), stdout)
 }
 
-// selectFigures returns the jobs named in only (all when empty), refusing unknown names.
-func selectFigures(only string, skipSlow bool) ([]figureJob, error) {
+// listFigures prints the table of figures.
+func listFigures(stdout io.Writer) error {
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "name\tfile\tfunction (pkg/figures)\tnotebook\twhat\n")
+	for _, sp := range figures.Specs {
+		nbCell := sp.Notebook
+		if nbCell == "" {
+			nbCell = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", sp.Name, sp.File, sp.Function, nbCell, sp.What)
+	}
+	return w.Flush()
+}
+
+// selectFigures returns the figures named in only (all when empty), refusing unknown names.
+func selectFigures(only string, skipSlow bool) ([]figures.Spec, error) {
 	if only == "" {
-		var jobs []figureJob
-		for _, j := range figureJobs {
-			if !(skipSlow && j.slow) {
-				jobs = append(jobs, j)
+		var out []figures.Spec
+		for _, sp := range figures.Specs {
+			if !(skipSlow && sp.Slow) {
+				out = append(out, sp)
 			}
 		}
-		return jobs, nil
+		return out, nil
 	}
 	var names []string
-	for _, j := range figureJobs {
-		names = append(names, j.name)
+	for _, sp := range figures.Specs {
+		names = append(names, sp.Name)
 	}
-	var jobs []figureJob
+	var out []figures.Spec
 	for _, name := range strings.Split(only, ",") {
 		i := slices.Index(names, strings.ToLower(strings.TrimSpace(name)))
 		if i < 0 {
 			return nil, fmt.Errorf("-only: no figure %q: want one of %s", name, strings.Join(names, ", "))
 		}
-		jobs = append(jobs, figureJobs[i])
+		out = append(out, figures.Specs[i])
 	}
-	return jobs, nil
+	return out, nil
 }
 
-// writeFigure makes one output and writes it to path.
-func writeFigure(j figureJob, in *figureInputs, path string) error {
-	if j.text != nil {
-		text, err := j.text(in)
-		if err != nil {
-			return err
-		}
-		return provenance.WriteFileAtomic(path, []byte(text))
+// drawFigure makes one output's bytes: a checked PNG, or Markdown.
+func drawFigure(sp figures.Spec, in *figures.Inputs) ([]byte, error) {
+	if sp.Text != nil {
+		text, err := sp.Text(in)
+		return []byte(text), err
 	}
-	fig, err := j.figure(in)
+	fig, err := sp.Figure(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := fig.Check(); err != nil {
+		return nil, fmt.Errorf("unreadable figure: %w", err)
+	}
+	return fig.PNG()
+}
+
+// placeFigures writes the files made into dir: each into a temporary folder beside them first, then renamed into
+// place, and provenance.json rewritten after each, so that at every moment each file is old or new and its record
+// says which. A file whose bytes are unchanged is neither rewritten nor given a new record.
+func placeFigures(dir, scale string, order []string, made map[string][]byte, rec *provenance.Record,
+	stdout io.Writer) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	provFile := filepath.Join(dir, "provenance.json")
+	p := figuresProvenance{Files: map[string]*figureRecord{}}
+	if b, err := os.ReadFile(provFile); err == nil {
+		if json.Unmarshal(b, &p) != nil || p.Files == nil {
+			p = figuresProvenance{Files: map[string]*figureRecord{}}
+		}
+	}
+	tmp, err := os.MkdirTemp(dir, ".tmp-figures-")
 	if err != nil {
 		return err
 	}
-	if err := fig.Check(); err != nil {
-		return fmt.Errorf("unreadable figure: %w", err)
-	}
-	return fig.Save(path)
-}
-
-// isMissingResult reports whether an error says the cache lacks a stage's results (as opposed to a failure).
-func isMissingResult(err error) bool {
-	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, figures.ErrNotInStudy) || strings.Contains(err.Error(), "not in the cache") ||
-		strings.Contains(err.Error(), "no trained models")
-}
-
-// recordFigures writes provenance.json for the files written; with merge, the records of other files made earlier
-// for the same scale are kept.
-func recordFigures(file, scale string, written []string, rec *provenance.Record, merge bool) error {
-	p := figuresProvenance{Scale: scale, Files: map[string]*provenance.Record{}}
-	if merge {
-		var old figuresProvenance
-		if b, err := os.ReadFile(file); err == nil && json.Unmarshal(b, &old) == nil && old.Scale == scale && old.Files != nil {
-			p.Files = old.Files
+	defer os.RemoveAll(tmp)
+	var changed []string
+	for _, name := range order {
+		path := filepath.Join(dir, name)
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, made[name]) && p.Files[name] != nil &&
+			p.Files[name].Scale == scale {
+			fmt.Fprintf(stdout, "unchanged %s\n", path)
+			continue
 		}
+		if err := os.WriteFile(filepath.Join(tmp, name), made[name], 0o644); err != nil {
+			return err
+		}
+		changed = append(changed, name)
 	}
-	for _, f := range written {
-		p.Files[f] = rec
+	if len(changed) == 0 && p.Scale == scale {
+		return nil
 	}
-	return provenance.WriteJSON(file, p)
+	p.Scale = scale
+	for _, name := range changed {
+		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(dir, name)); err != nil {
+			return err
+		}
+		p.Files[name] = &figureRecord{Scale: scale, Record: rec}
+		if err := provenance.WriteJSON(provFile, p); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", filepath.Join(dir, name))
+	}
+	return provenance.WriteJSON(provFile, p)
 }

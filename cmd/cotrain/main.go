@@ -15,9 +15,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
+	"github.com/robustvision/cotrain/pkg/jobs"
 	"github.com/robustvision/cotrain/pkg/scales"
 )
 
@@ -68,7 +71,26 @@ Backends: -backend cpu (default, pure Go), xla:cuda or xla:/abs/path/plugin.so (
 }
 
 func main() {
+	releaseLocksOnSignal()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// releaseLocksOnSignal makes SIGINT and SIGTERM release every stage lock this process holds before it exits: an
+// interrupted training resumes from its last epoch's checkpoint (the stage shows as partial), and no other process
+// waits on a lock nobody holds.
+func releaseLocksOnSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-ch
+		jobs.ReleaseAll()
+		fmt.Fprintf(os.Stderr, "\ncotrain: %s: stage locks released; run the command again to resume\n", sig)
+		code := 130
+		if sig == syscall.SIGTERM {
+			code = 143
+		}
+		os.Exit(code)
+	}()
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

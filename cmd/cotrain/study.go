@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/scales"
@@ -106,7 +107,9 @@ checkpoint). Stages run in dependency order; "cotrain status" shows where the st
 
 func runStatus(args []string, stdout io.Writer) error {
 	fs := newFlagSet("status", `Show every stage of a scale's study and whether its output in the cache is done, stale, partial
-(an interrupted training that will resume) or missing, with its key results (clean test accuracy, FEVe).`, stdout)
+(an interrupted training that will resume), missing, or remade on demand (the recording and the MTL targets, which the
+committed cache does not keep: a stage that needs one remakes it), with its key results (clean test accuracy, FEVe).
+A stage is done only if its record, its files and their contents check out and its inputs are done and unchanged.`, stdout)
 	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini, gpu or paper")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -160,8 +163,13 @@ func printStatus(r *study.Runner, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "%s is stale: %s\n", s.ID, s.Problem)
 		}
 	}
-	fmt.Fprintf(stdout, "%s scale (%s): %d stages: %d done, %d stale, %d partial, %d missing. Neural data: SIMULATED V1.\n",
+	fmt.Fprintf(stdout, "%s scale (%s): %d stages: %d done, %d stale, %d partial, %d missing",
 		r.Scale.Name, r.Scale.Description, len(status), counts[study.Done], counts[study.Stale], counts[study.Partial], counts[study.Missing])
+	if n := counts[study.OnDemand]; n > 0 {
+		fmt.Fprintf(stdout, "; %d remade on demand (the recording and the MTL targets: not kept in the cache, not missing "+
+			"results; a stage that needs one remakes it)", n)
+	}
+	fmt.Fprintln(stdout, ". Neural data: SIMULATED V1.")
 	return nil
 }
 
@@ -170,7 +178,7 @@ func runTrain(args []string, stdout io.Writer) error {
 <model>/ratio<a:b>/seed<N>/ for a ratio of the sweep), resuming from its last checkpoint if interrupted; the models it
 needs (the predictor for MTL-Monkey, the Oracle's first stage for the Oracle …) are trained first if missing. A progress
 bar shows loss, accuracy, learning rate and ETA; metrics.csv records every epoch.`, stdout)
-	model := fs.String("model", study.Baseline, "one of: "+strings.Join(append(append([]string(nil), study.ModelNames...), study.OracleStage1, study.OracleReadout), ", "))
+	model := fs.String("model", condition.Baseline, "one of: "+strings.Join(append(append([]string(nil), study.ModelNames...), condition.OracleStage1, condition.OracleReadout), ", "))
 	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini, gpu or paper")
 	seed := fs.Uint64("seed", 0, "model seed (default: the scale's first seed)")
 	ratio := fs.String("ratio", "1:1", "neural:classification batch ratio for the MTL models (1:15 … 5:1)")
@@ -191,7 +199,7 @@ bar shows loss, accuracy, learning rate and ETA; metrics.csv records every epoch
 	}
 	id := fmt.Sprintf("%s/seed%d", *model, *seed)
 	if rt != (train.Ratio{Neural: 1, Classification: 1}) {
-		if *model != study.MTLMonkey && *model != study.MTLShuffled {
+		if *model != condition.MTLMonkey && *model != condition.MTLShuffled {
 			return usageError{fmt.Errorf("-ratio %s: only mtl-monkey and mtl-shuffled are swept", rt)}
 		}
 		id = fmt.Sprintf("%s/ratio%s/seed%d", *model, rt, *seed)
@@ -212,7 +220,7 @@ func runSummary(args []string, stdout io.Writer) error {
 	fs := newFlagSet("summary", `Print a model's layer table and parameter count at a scale (from the architecture as data, no
 graph is built). At paper scale with 200 classes the classifier has 39,737,352 parameters with the authors'
 3-channel first layer (a grayscale image repeated into 3 channels), which this project uses; 39,736,200 with 1 channel.`, stdout)
-	model := fs.String("model", study.MTLMonkey, "one of: "+strings.Join(study.ModelNames, ", "))
+	model := fs.String("model", condition.MTLMonkey, "one of: "+strings.Join(study.ModelNames, ", "))
 	scaleName := fs.String("scale", scales.Paper.Name, "smoke, mini, gpu or paper")
 	classes := fs.Int("classes", 0, "number of classes (default: the scale's; the paper's Tiny ImageNet has 200)")
 	if err := parse(fs, args); err != nil {
@@ -231,16 +239,16 @@ graph is built). At paper scale with 200 classes the classifier has 39,737,352 p
 	}
 	neurons := 0
 	switch *model {
-	case study.Baseline, study.Oracle:
-	case study.Predictor:
+	case condition.Baseline, condition.Oracle:
+	case condition.Predictor:
 		neurons = scale.Neurons
-	case study.MTLMonkey, study.MTLOracle, study.MTLShuffled, study.MTLRecorded, study.MTLNoiseFree:
+	case condition.MTLMonkey, condition.MTLOracle, condition.MTLShuffled, condition.MTLRecorded, condition.MTLNoiseFree:
 		neurons = scale.Neurons
 	default:
 		return usageError{fmt.Errorf("-model %q: want one of %s", *model, strings.Join(study.ModelNames, ", "))}
 	}
 	layers := cfg.Layers(neurons)
-	if *model == study.Predictor { // the single-task model is the shared block and the readout
+	if *model == condition.Predictor { // the single-task model is the shared block and the readout
 		var kept []models.Layer
 		for _, l := range layers {
 			if l.Block != models.Classification {

@@ -7,12 +7,11 @@
 //     layer (cpu.go), which adds the ops that training needs, and its executor (executor.go), which plans each
 //     recorded graph and runs it itself: fused element-wise passes, strided views instead of copies, convolutions as
 //     im2col + one OpenBLAS matrix product (kernel_conv.go), parallel kernels, and a planned memory arena; the
-//     pure-Go backend runs only what the executor does not cover. "cpu:segments" is the previous executor (pure-Go
-//     graph segments between convolution kernels), kept for comparison. It needs no plugin; it links
-//     OpenBLAS (Debian's libopenblas-dev) when built with cgo, and falls back to gonum's pure-Go BLAS when built
-//     without cgo or with -tags noopenblas. "cpu:lowered" lowers the convolutions to im2col + DotGeneral inside the
-//     pure-Go graph instead, "cpu:nativeconv" keeps the pure-Go convolution (both for side-by-side benchmarks), and
-//     "go" is the pure-Go backend unwrapped.
+//     pure-Go backend runs only what the executor does not cover. It needs no plugin; it links OpenBLAS (Debian's
+//     libopenblas-dev) when built with cgo, and falls back to gonum's pure-Go BLAS when built without cgo or with
+//     -tags noopenblas. "go" is the pure-Go backend unwrapped (it cannot differentiate a convolution). The tests
+//     check the executor against the pure-Go backend running every operation but the convolutions (an internal
+//     reference mode, not a choice of the command line).
 //   - "xla:cuda" or "xla:/absolute/path/to/pjrt_plugin.so": GoMLX's XLA backend through a PJRT plugin, for GPUs.
 //
 // The choice comes from, in order: the explicit configuration string (the CLI's -backend flag), the GOMLX_BACKEND
@@ -44,8 +43,6 @@ const Default = "cpu"
 func Options() []string {
 	opts := []string{
 		"cpu  (default: GoMLX's pure-Go backend with the project's compatibility layer and " + blasName + " convolutions; no plugin needed)",
-		"cpu:lowered   (the same with convolutions as im2col + DotGeneral inside the pure-Go graph, for benchmarks)",
-		"cpu:nativeconv   (the same with the pure-Go backend's own convolution, for benchmarks)",
 		"go   (GoMLX's pure-Go backend, unwrapped: cannot differentiate convolutions)",
 	}
 	if xlaCompiledIn {
@@ -92,22 +89,14 @@ func New(config string) (b backends.Backend, err error) {
 
 	switch name {
 	case "cpu":
-		modes := map[string]convMode{"": convKernels, "segments": convKernels, "lowered": convLowered, "nativeconv": convNative}
-		mode, ok := modes[arg]
-		if !ok {
-			return nil, fail("the cpu backend takes no argument, segments, lowered or nativeconv (got %q)", arg)
+		if arg != "" {
+			return nil, fail("the cpu backend takes no argument (got %q)", arg)
 		}
-		exec := execFused
-		if arg == "segments" {
-			exec = execSegments
-		}
-		// Ops run one after another, each using every core: with ops run in parallel, the pure-Go backend's worker
-		// pool deadlocks when several matrix products wait for workers held by other ops (seen with GoMLX v0.26).
-		inner, err := backends.NewWithConfig("go:ops_sequential")
+		b, err := newCPU(execFused)
 		if err != nil {
 			return nil, fail("%v", err)
 		}
-		return newCPU(inner, mode, exec), nil
+		return b, nil
 	case "go", "simplego":
 		b, err = backends.NewWithConfig("go" + suffix(arg))
 		if err != nil {

@@ -14,52 +14,42 @@ import (
 // GoMLX v0.26's pure-Go backend ("go", package simplego) lacks ops that training the paper's networks needs —
 // Reverse (every convolution gradient), Pad (mean-pool and slice gradients), SelectAndScatterMax/Min (max-pool
 // gradients) — and runs its convolutions as a naive single-threaded loop. cpuBackend wraps it: its builder embeds
-// the recording builder (recorder.go; in the benchmark modes the pure-Go builder itself), so every op the pure-Go
+// the recording builder (recorder.go; in the tests' reference the pure-Go builder itself), so every op the pure-Go
 // backend has works unchanged, and adds
 //
 //   - Reverse, as slices along each reversed axis concatenated in reverse order;
 //   - Pad with positive, negative and interior padding, from Slice, Concatenate, Reshape and a broadcast fill value;
 //   - SelectAndScatterMax/Min for non-overlapping windows (window == stride, the 2×2 max-pools of VGG): the first
 //     maximum (minimum) of each window receives the source value, as XLA specifies;
-//   - ConvGeneral as a kernel of the executor (im2col and one BLAS product, kernel_conv.go); the benchmark modes
-//     lower it to im2col + DotGeneral inside the pure-Go graph (cpu:lowered, cpu_lowered.go) or keep the pure-Go
-//     convolution (cpu:nativeconv). Grouped convolutions keep the pure-Go op in every mode.
+//   - ConvGeneral as a kernel of the executor (im2col and one BLAS product, kernel_conv.go); grouped convolutions
+//     keep the pure-Go op.
 //
 // The executor (executor.go) then runs the recorded graph itself, with the composites above recognised as kernels.
 // Batch normalisation needs no backend op: pkg/models writes it at graph level from reductions and element-wise ops.
 // DynamicSlice/DynamicUpdateSlice and FFT stay unsupported: nothing in this project uses them.
 type cpuBackend struct {
 	backends.Backend
-	conv convMode
-	exec execMode // with convKernels: what the executor runs itself
+	exec   execMode // what the executor runs itself
+	native bool     // the pure-Go backend's own convolution (the tests' reference), not the executor's kernels
 }
 
-// convMode says how the cpu backend runs convolutions.
-type convMode int
-
-const (
-	// convKernels: the default. Graphs are recorded and cut into pure-Go segments and convolution kernels
-	// (recorder.go, kernel_conv.go): im2col and one BLAS matrix product per convolution.
-	convKernels convMode = iota
-	// convLowered: convolutions lowered to im2col + DotGeneral inside the pure-Go graph ("cpu:lowered").
-	convLowered
-	// convNative: the pure-Go backend's own convolution ("cpu:nativeconv"), for side-by-side benchmarks.
-	convNative
-)
-
-func newCPU(inner backends.Backend, conv convMode, exec execMode) backends.Backend {
-	return &cpuBackend{Backend: inner, conv: conv, exec: exec}
+// newCPU is the cpu backend whose executor runs exec: execFused, or, as the tests' reference, execSegments.
+func newCPU(exec execMode) (*cpuBackend, error) {
+	// Ops run one after another, each using every core: with ops run in parallel, the pure-Go backend's worker pool
+	// deadlocks when several matrix products wait for workers held by other ops (seen with GoMLX v0.26).
+	inner, err := backends.NewWithConfig("go:ops_sequential")
+	if err != nil {
+		return nil, err
+	}
+	return &cpuBackend{Backend: inner, exec: exec}, nil
 }
 
 func (b *cpuBackend) Name() string {
-	switch b.conv {
-	case convNative:
-		return "cpu-nativeconv (SimpleGo + cotrain compatibility layer, native convolution)"
-	case convLowered:
-		return "cpu-lowered (SimpleGo + cotrain compatibility layer, convolutions as im2col + DotGeneral in the graph)"
-	}
-	if b.exec == execSegments {
-		return "cpu-segments (SimpleGo between im2col + " + blasName + " convolution kernels)"
+	switch {
+	case b.native:
+		return "cpu-nativeconv (the tests' reference: SimpleGo with its own convolution)"
+	case b.exec == execSegments:
+		return "cpu-segments (the tests' reference: SimpleGo between im2col + " + blasName + " convolution kernels)"
 	}
 	return "cpu (cotrain executor: fused element-wise passes, parallel kernels, im2col + " + blasName +
 		" convolutions; SimpleGo for the rest)"
@@ -81,16 +71,17 @@ func (b *cpuBackend) Capabilities() backends.Capabilities {
 }
 
 func (b *cpuBackend) Builder(name string) backends.Builder {
-	if b.conv == convKernels {
-		return &cpuBuilder{Builder: newRecorder(b.Backend, name, b.exec), conv: b.conv}
+	if b.native {
+		return &cpuBuilder{Builder: b.Backend.Builder(name), native: true}
 	}
-	return &cpuBuilder{Builder: b.Backend.Builder(name), conv: b.conv}
+	return &cpuBuilder{Builder: newRecorder(b.Backend, name, b.exec)}
 }
 
-// cpuBuilder adds the missing operations on top of either the pure-Go builder or, by default, the recording builder.
+// cpuBuilder adds the missing operations on top of the recording builder (or, for the tests' reference and inside a
+// composite's replay, the pure-Go builder).
 type cpuBuilder struct {
-	backends.Builder // a *recorder when conv is convKernels
-	conv             convMode
+	backends.Builder // a *recorder unless native
+	native           bool
 }
 
 func (b *cpuBuilder) shape(op backends.Op) shapes.Shape {
@@ -148,7 +139,7 @@ func (b *cpuBuilder) recordComposite(name string, ins []backends.Op, args []any,
 		return nil, false, nil
 	}
 	outs, err := r.record(name, ins, args, func(bb backends.Builder, in []backends.Op) ([]backends.Op, error) {
-		op, err := compose(&cpuBuilder{Builder: bb, conv: convNative}, in)
+		op, err := compose(&cpuBuilder{Builder: bb, native: true}, in)
 		return []backends.Op{op}, err
 	})
 	if err != nil {
@@ -398,9 +389,8 @@ func (b *cpuBuilder) scatterToExtremes(x, source backends.Op, dtype dtypes.DType
 	return parts, nil
 }
 
-// ConvGeneral runs the convolution as a kernel of the executor (the default: im2col and one BLAS product), or, in the
-// benchmark modes, lowered to matrix products inside the pure-Go graph (cpu:lowered, cpu_lowered.go) or as the
-// pure-Go backend's own convolution (cpu:nativeconv, and grouped convolutions in every mode).
+// ConvGeneral runs the convolution as a kernel of the executor (im2col and one BLAS product), or as the pure-Go
+// backend's own convolution (grouped convolutions, other dtypes, and the tests' reference).
 func (b *cpuBuilder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int,
 	paddings [][2]int, inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
 	rank := len(axes.InputSpatial)
@@ -410,14 +400,11 @@ func (b *cpuBuilder) ConvGeneral(input, kernel backends.Op, axes backends.Convol
 	}
 	grouped := max(channelGroupCount, 1) > 1 || max(batchGroupCount, 1) > 1
 	dtype := b.shape(input).DType
-	switch {
-	case b.conv == convKernels && !grouped && (dtype == dtypes.Float32 || dtype == dtypes.Float64):
+	if !b.native && !grouped && (dtype == dtypes.Float32 || dtype == dtypes.Float64) {
 		return b.recordConv(input, kernel, axes, strides, paddings, inputDilations, kernelDilations)
-	case b.conv == convNative || grouped:
-		return b.Builder.ConvGeneral(input, kernel, axes, strides, paddings, inputDilations, kernelDilations,
-			channelGroupCount, batchGroupCount)
 	}
-	return b.lowerConv(input, kernel, axes, strides, paddings, inputDilations, kernelDilations)
+	return b.Builder.ConvGeneral(input, kernel, axes, strides, paddings, inputDilations, kernelDilations,
+		channelGroupCount, batchGroupCount)
 }
 
 // recordConv records the convolution as one kernel of the executor (kernel_conv.go), with the pure-Go convolution

@@ -56,8 +56,8 @@ type execMode int
 const (
 	// execFused: everything in the op table (the default).
 	execFused execMode = iota
-	// execSegments: only the convolutions; everything else in pure-Go segments ("cpu:segments", the design before
-	// the executor, kept for side-by-side benchmarks and equivalence tests).
+	// execSegments: only the convolutions; everything else in pure-Go segments (the design before the executor, the
+	// reference its tests compare it with).
 	execSegments
 )
 

@@ -177,7 +177,7 @@ func toFloats(t *tensors.Tensor) []float64 {
 	return out
 }
 
-// The executor against the pure-Go backend ("cpu:segments" runs every operation but the convolutions op by op on
+// The executor against the pure-Go backend (reference runs every operation but the convolutions op by op on
 // GoMLX's pure-Go backend), on random graphs over random shapes, in float32 and float64; a second time with every
 // value a candidate for rematerialization (exec_remat.go), which otherwise needs large graphs.
 func TestExecutorMatchesPureGo(t *testing.T) {
@@ -195,7 +195,7 @@ func TestExecutorMatchesPureGo(t *testing.T) {
 }
 
 func testExecutorMatchesPureGo(t *testing.T) {
-	fused, pure := cpu(t), must(New("cpu:segments"))
+	fused, pure := cpu(t), reference(t)
 	rng := rand.New(rand.NewPCG(21, 22))
 	for trial := range 100 {
 		rank := 1 + rng.IntN(4)
@@ -272,7 +272,7 @@ func cloneAll(in []any) []any {
 // Max-pooling, its gradient (SelectAndScatterMax, with ties: the first maximum of a window takes the gradient) and
 // the reductions of batch norm on the kernels against the pure-Go backend.
 func TestExecutorPoolingAndReductions(t *testing.T) {
-	fused, pure := cpu(t), must(New("cpu:segments"))
+	fused, pure := cpu(t), reference(t)
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, dims := range [][]int{{2, 4, 6, 3}, {3, 8, 8, 16}, {1, 2, 2, 1}, {4, 16, 12, 5}} {
 		x := randTensor(rng, dims...)
@@ -363,4 +363,14 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 			}
 		}
 	}
+}
+
+// reference is the cpu backend with every operation but the convolutions run op by op on GoMLX's pure-Go backend.
+func reference(t *testing.T) backends.Backend {
+	t.Helper()
+	b, err := newCPU(execSegments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

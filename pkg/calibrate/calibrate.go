@@ -23,6 +23,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/train"
@@ -59,7 +60,7 @@ func (v Value) MarshalJSON() ([]byte, error) {
 // Grid is a set of probes: learning rates × seeds on one model, with optional changes to the scale.
 type Grid struct {
 	Base          scales.Scale
-	Model         string    // study.Baseline, study.OracleStage1 or study.Predictor
+	Model         string    // condition.Baseline, condition.OracleStage1 or condition.Predictor
 	LearningRates []float64 // SGD for the Baseline, Adam for the predictor; empty: the scale's
 	Seeds         []uint64
 	// Changes to the scale; 0 keeps the scale's.
@@ -68,8 +69,8 @@ type Grid struct {
 
 // Probes lists the grid's probes, each on a scale named <base>-calibration.
 func (g Grid) Probes() ([]Probe, error) {
-	if g.Model != study.Baseline && g.Model != study.Predictor && g.Model != study.OracleStage1 {
-		return nil, fmt.Errorf("model %q: want %s, %s or %s", g.Model, study.Baseline, study.OracleStage1, study.Predictor)
+	if g.Model != condition.Baseline && g.Model != condition.Predictor && g.Model != condition.OracleStage1 {
+		return nil, fmt.Errorf("model %q: want %s, %s or %s", g.Model, condition.Baseline, condition.OracleStage1, condition.Predictor)
 	}
 	if len(g.Seeds) == 0 {
 		return nil, fmt.Errorf("no seeds")
@@ -103,12 +104,12 @@ func (g Grid) Probes() ([]Probe, error) {
 		for _, seed := range g.Seeds {
 			p := Probe{Scale: s, Stage: fmt.Sprintf("%s/seed%d", g.Model, seed)}
 			switch {
-			case lr > 0 && g.Model == study.Predictor:
+			case lr > 0 && g.Model == condition.Predictor:
 				p.Scale.PredictorLearningRate = lr
 			case lr > 0:
 				p.Scale.LearningRate = lr
 			}
-			if g.Model == study.Predictor || !slices.Contains(s.Seeds, seed) {
+			if g.Model == condition.Predictor || !slices.Contains(s.Seeds, seed) {
 				p.Scale.Seeds = append([]uint64(nil), g.Seeds...)
 			}
 			probes = append(probes, p)

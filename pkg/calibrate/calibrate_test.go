@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/scales"
-	"github.com/robustvision/cotrain/pkg/study"
 )
 
 // A grid is learning rates × seeds with the scale's changes applied; a wrong model or width is an error.
 func TestGridProbes(t *testing.T) {
-	g := Grid{Base: scales.Smoke, Model: study.Baseline, LearningRates: []float64{0.01, 0.02}, Seeds: []uint64{1, 7},
+	g := Grid{Base: scales.Smoke, Model: condition.Baseline, LearningRates: []float64{0.01, 0.02}, Seeds: []uint64{1, 7},
 		TrainPerClass: 12, Epochs: 2}
 	probes, err := g.Probes()
 	if err != nil {
@@ -32,7 +32,7 @@ func TestGridProbes(t *testing.T) {
 		t.Errorf("seed 7 is not a stage of the probe's scale: %v", err)
 	}
 	for _, bad := range []Grid{{Base: scales.Smoke, Model: "oracle", Seeds: []uint64{1}},
-		{Base: scales.Smoke, Model: study.Baseline}, {Base: scales.Smoke, Model: study.Baseline, Seeds: []uint64{1}, WidthDivisor: 3}} {
+		{Base: scales.Smoke, Model: condition.Baseline}, {Base: scales.Smoke, Model: condition.Baseline, Seeds: []uint64{1}, WidthDivisor: 3}} {
 		if _, err := bad.Probes(); err == nil {
 			t.Errorf("grid %+v accepted", bad)
 		}
@@ -48,7 +48,7 @@ func TestRunProbe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probes, err := Grid{Base: scales.Smoke, Model: study.Baseline, Seeds: []uint64{1}, Epochs: 1}.Probes()
+	probes, err := Grid{Base: scales.Smoke, Model: condition.Baseline, Seeds: []uint64{1}, Epochs: 1}.Probes()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,10 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/provenance"
+	"github.com/robustvision/cotrain/pkg/results"
 	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/train"
 )
@@ -34,37 +36,16 @@ const SameStepDir = "calibration/oracle-same-step"
 // heldOutSeed draws the corruptions of the held-out sets: the same images for both models, every epoch and seed.
 const heldOutSeed = 0x68656c642d6f7574 // "held-out"
 
-// SameStepPoint is one model's held-out evaluation at the end of one epoch.
-type SameStepPoint struct {
-	Model     string           `json:"model"` // study.Baseline or study.OracleStage1
-	Epoch     int              `json:"epoch"`
-	Step      int              `json:"step"`      // optimizer steps so far
-	Clean     train.Evaluation `json:"clean"`     // the scale's clean test images
-	Mixture   train.Evaluation `json:"mixture"`   // the same images, about half corrupted (the Oracle's in-domain test)
-	Corrupted train.Evaluation `json:"corrupted"` // every image corrupted (one of the 14 corruptions, severity 1–5)
-}
-
-// SameStepRun is one seed's comparison.
-type SameStepRun struct {
-	Seed   uint64          `json:"seed"`
-	Points []SameStepPoint `json:"points"` // the Baseline's epochs, then the Oracle's first stage's
-	// Reproduces says, per stage, whether the retrained model's final (best validation) weights are bit-identical
-	// to the committed checkpoint's, so that the curves are those of the cached models; absent where the cache has
-	// no model of the stage.
-	Reproduces map[string]bool    `json:"reproduces_cache"`
-	Provenance *provenance.Record `json:"provenance"`
-}
-
 // SameStep trains the Baseline and the Oracle's first stage of seed again, in scratch (the cache is not touched),
 // and evaluates both on the same held-out images after every epoch.
-func SameStep(r *study.Runner, seed uint64, scratch string) (*SameStepRun, error) {
+func SameStep(r *study.Runner, seed uint64, scratch string) (*results.SameStepRun, error) {
 	prep, err := r.Images()
 	if err != nil {
 		return nil, err
 	}
-	oracle := fmt.Sprintf("%s/seed%d", study.OracleStage1, seed)
-	baseline := fmt.Sprintf("%s/seed%d", study.Baseline, seed)
-	cfg, err := r.TrainConfig(study.Stage{ID: oracle, Model: study.OracleStage1, Seed: seed})
+	oracle := fmt.Sprintf("%s/seed%d", condition.OracleStage1, seed)
+	baseline := fmt.Sprintf("%s/seed%d", condition.Baseline, seed)
+	cfg, err := r.TrainConfig(study.Stage{ID: oracle, Model: condition.OracleStage1, Seed: seed})
 	if err != nil {
 		return nil, err
 	}
@@ -72,22 +53,22 @@ func SameStep(r *study.Runner, seed uint64, scratch string) (*SameStepRun, error
 	test := prep.Test
 	mixture := test.Transformed(test.Name+"/mixture", train.CorruptionTransform(cfg.Oracle, size, heldOutSeed, true))
 	corrupted := test.Transformed(test.Name+"/corrupted", train.CorruptionTransform(cfg.Oracle, size, heldOutSeed, false))
-	run := &SameStepRun{Seed: seed, Reproduces: map[string]bool{}, Provenance: provenance.New()}
+	run := &results.SameStepRun{Seed: seed, Reproduces: map[string]bool{}, Provenance: provenance.New()}
 	signed := int64(seed)
 	run.Provenance.Seed = &signed
 	run.Provenance.Backend, run.Provenance.Device = r.Backend.Name(), r.Backend.Description()
 	stepsPerEpoch := (prep.Train.N + cfg.Batch - 1) / cfg.Batch
 	for _, id := range []string{baseline, oracle} {
-		model := study.Baseline
+		model := condition.Baseline
 		if id == oracle {
-			model = study.OracleStage1
+			model = condition.OracleStage1
 		}
 		dir := filepath.Join(scratch, filepath.FromSlash(id))
 		if err := os.RemoveAll(dir); err != nil {
 			return nil, err
 		}
 		after := func(epoch int, m *train.Model) error {
-			p := SameStepPoint{Model: model, Epoch: epoch, Step: epoch * stepsPerEpoch}
+			p := results.SameStepPoint{Model: model, Epoch: epoch, Step: epoch * stepsPerEpoch}
 			for _, e := range []struct {
 				set *data.Set
 				out *train.Evaluation
@@ -140,9 +121,9 @@ func tensorBytes(t *tensors.Tensor) []byte {
 	return out
 }
 
-// Write writes the run as seed<N>.json (everything, with provenance) and seed<N>.csv (the curves) in dir,
+// WriteSameStep writes the run as seed<N>.json (everything, with provenance) and seed<N>.csv (the curves) in dir,
 // atomically.
-func (run *SameStepRun) Write(dir string) error {
+func WriteSameStep(run *results.SameStepRun, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -172,74 +153,21 @@ func (run *SameStepRun) Write(dir string) error {
 }
 
 // ReadSameStep reads a run written by Write.
-func ReadSameStep(file string) (*SameStepRun, error) {
+func ReadSameStep(file string) (*results.SameStepRun, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	var run SameStepRun
+	var run results.SameStepRun
 	if err := json.Unmarshal(b, &run); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return &run, nil
 }
 
-// Summary says, for one seed, how the two models compare at the same steps.
-type Summary struct {
-	Seed  uint64
-	Steps int // the last step both models reached
-	// At the last common epoch: the Baseline's and the Oracle's first stage's evaluations.
-	CleanBaseline, CleanOracle, MixtureBaseline, MixtureOracle train.Evaluation
-	// The first epoch from which the Oracle's held-out cross-entropy stays below the Baseline's to the last common
-	// epoch (0: not at the last common epoch).
-	MixtureBelowFrom, CleanBelowFrom int
-}
-
-// Summarise compares the two curves epoch by epoch.
-func (run *SameStepRun) Summarise() (Summary, error) {
-	by := map[string]map[int]SameStepPoint{study.Baseline: {}, study.OracleStage1: {}}
-	for _, p := range run.Points {
-		if by[p.Model] == nil {
-			return Summary{}, fmt.Errorf("seed %d: unknown model %q", run.Seed, p.Model)
-		}
-		by[p.Model][p.Epoch] = p
-	}
-	s := Summary{Seed: run.Seed}
-	last := 0
-	for e := range by[study.Baseline] {
-		if _, ok := by[study.OracleStage1][e]; ok && e > last {
-			last = e
-		}
-	}
-	if last == 0 {
-		return s, fmt.Errorf("seed %d: no epoch of both models", run.Seed)
-	}
-	b, o := by[study.Baseline][last], by[study.OracleStage1][last]
-	s.Steps = o.Step
-	s.CleanBaseline, s.CleanOracle = b.Clean, o.Clean
-	s.MixtureBaseline, s.MixtureOracle = b.Mixture, o.Mixture
-	// belowFrom is the first epoch of the run of epochs, ending at the last common one, in which the Oracle's
-	// cross-entropy (by ce) is below the Baseline's; 0 if it is not below at the last.
-	belowFrom := func(ce func(SameStepPoint) float64) int {
-		from := 0
-		for e := last; e >= 1; e-- {
-			b, okB := by[study.Baseline][e]
-			o, okO := by[study.OracleStage1][e]
-			if !okB || !okO || ce(o) >= ce(b) {
-				break
-			}
-			from = e
-		}
-		return from
-	}
-	s.MixtureBelowFrom = belowFrom(func(p SameStepPoint) float64 { return p.Mixture.CrossEntropy })
-	s.CleanBelowFrom = belowFrom(func(p SameStepPoint) float64 { return p.Clean.CrossEntropy })
-	return s, nil
-}
-
 // ReadSameSteps reads every seed<N>.json in dir, in the order of their seeds; none is an error wrapping
 // fs.ErrNotExist.
-func ReadSameSteps(dir string) ([]*SameStepRun, error) {
+func ReadSameSteps(dir string) ([]*results.SameStepRun, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "seed*.json"))
 	if err != nil {
 		return nil, err
@@ -247,7 +175,7 @@ func ReadSameSteps(dir string) ([]*SameStepRun, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no same-step comparison in %s (cotrain calibrate -same-step): %w", dir, fs.ErrNotExist)
 	}
-	var runs []*SameStepRun
+	var runs []*results.SameStepRun
 	for _, f := range files {
 		run, err := ReadSameStep(f)
 		if err != nil {
@@ -255,11 +183,11 @@ func ReadSameSteps(dir string) ([]*SameStepRun, error) {
 		}
 		runs = append(runs, run)
 	}
-	slices.SortFunc(runs, func(a, b *SameStepRun) int { return cmp.Compare(a.Seed, b.Seed) })
+	slices.SortFunc(runs, func(a, b *results.SameStepRun) int { return cmp.Compare(a.Seed, b.Seed) })
 	return runs, nil
 }
 
 // CachedSameSteps reads the comparison that `cotrain calibrate -same-step` wrote into the runner's cache.
-func CachedSameSteps(r *study.Runner) ([]*SameStepRun, error) {
+func CachedSameSteps(r *study.Runner) ([]*results.SameStepRun, error) {
 	return ReadSameSteps(filepath.Join(r.Dir(""), SameStepDir))
 }

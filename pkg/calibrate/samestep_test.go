@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/condition"
+	"github.com/robustvision/cotrain/pkg/results"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
 	"github.com/robustvision/cotrain/pkg/train"
@@ -12,29 +14,29 @@ import (
 
 // Summarise finds the last common epoch and the run of epochs, ending there, in which the Oracle is below.
 func TestSummarise(t *testing.T) {
-	point := func(model string, epoch int, clean, mixture float64) SameStepPoint {
-		return SameStepPoint{Model: model, Epoch: epoch, Step: 10 * epoch, Clean: train.Evaluation{CrossEntropy: clean},
+	point := func(model string, epoch int, clean, mixture float64) results.SameStepPoint {
+		return results.SameStepPoint{Model: model, Epoch: epoch, Step: 10 * epoch, Clean: train.Evaluation{CrossEntropy: clean},
 			Mixture: train.Evaluation{CrossEntropy: mixture}}
 	}
-	run := &SameStepRun{Seed: 4, Points: []SameStepPoint{
-		point(study.Baseline, 1, 1.0, 1.5), point(study.Baseline, 2, 0.8, 1.4), point(study.Baseline, 3, 0.6, 1.3),
-		point(study.Baseline, 4, 0.5, 1.2), point(study.Baseline, 5, 0.4, 1.1),
-		point(study.OracleStage1, 1, 1.2, 1.4), point(study.OracleStage1, 2, 1.0, 1.5),
-		point(study.OracleStage1, 3, 0.7, 1.0), point(study.OracleStage1, 4, 0.6, 0.9)}}
+	run := &results.SameStepRun{Seed: 4, Points: []results.SameStepPoint{
+		point(condition.Baseline, 1, 1.0, 1.5), point(condition.Baseline, 2, 0.8, 1.4), point(condition.Baseline, 3, 0.6, 1.3),
+		point(condition.Baseline, 4, 0.5, 1.2), point(condition.Baseline, 5, 0.4, 1.1),
+		point(condition.OracleStage1, 1, 1.2, 1.4), point(condition.OracleStage1, 2, 1.0, 1.5),
+		point(condition.OracleStage1, 3, 0.7, 1.0), point(condition.OracleStage1, 4, 0.6, 0.9)}}
 	s, err := run.Summarise()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev := func(ce float64) train.Evaluation { return train.Evaluation{CrossEntropy: ce} }
-	want := Summary{Seed: 4, Steps: 40, CleanBaseline: ev(0.5), CleanOracle: ev(0.6), MixtureBaseline: ev(1.2),
+	want := results.Summary{Seed: 4, Steps: 40, CleanBaseline: ev(0.5), CleanOracle: ev(0.6), MixtureBaseline: ev(1.2),
 		MixtureOracle: ev(0.9), MixtureBelowFrom: 3, CleanBelowFrom: 0}
 	if s != want {
 		t.Errorf("summary %+v, want %+v", s, want)
 	}
-	if _, err := (&SameStepRun{Points: []SameStepPoint{point(study.Baseline, 1, 1, 1)}}).Summarise(); err == nil {
+	if _, err := (&results.SameStepRun{Points: []results.SameStepPoint{point(condition.Baseline, 1, 1, 1)}}).Summarise(); err == nil {
 		t.Error("a run without the Oracle was summarised")
 	}
-	if _, err := (&SameStepRun{Points: []SameStepPoint{point("mtl-monkey", 1, 1, 1)}}).Summarise(); err == nil {
+	if _, err := (&results.SameStepRun{Points: []results.SameStepPoint{point("mtl-monkey", 1, 1, 1)}}).Summarise(); err == nil {
 		t.Error("an unknown model was accepted")
 	}
 }
@@ -70,11 +72,11 @@ func TestSameStep(t *testing.T) {
 			t.Errorf("point %+v", p)
 		}
 	}
-	if epochs[study.Baseline] != scales.Smoke.Epochs || epochs[study.OracleStage1] != scales.Smoke.Epochs {
+	if epochs[condition.Baseline] != scales.Smoke.Epochs || epochs[condition.OracleStage1] != scales.Smoke.Epochs {
 		t.Errorf("epochs per model: %v, want %d each", epochs, scales.Smoke.Epochs)
 	}
 	dir := t.TempDir()
-	if err := run.Write(dir); err != nil {
+	if err := WriteSameStep(run, dir); err != nil {
 		t.Fatal(err)
 	}
 	back, err := ReadSameStep(filepath.Join(dir, "seed1.json"))

@@ -11,8 +11,10 @@ import (
 	"math"
 	"slices"
 
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/study"
+	trainpkg "github.com/robustvision/cotrain/pkg/train"
 )
 
 // Job is one stage of the plan.
@@ -78,6 +80,9 @@ func Make(r *study.Runner, device string, throughput float64) (*Plan, error) {
 	if device != "cpu" && device != "gpu" {
 		return nil, fmt.Errorf("device %q: want cpu or gpu", device)
 	}
+	if math.IsNaN(throughput) || math.IsInf(throughput, 0) || throughput < 0 {
+		return nil, fmt.Errorf("throughput %v: want a finite number of images per second (0: the estimate)", throughput)
+	}
 	status, err := r.Status()
 	if err != nil {
 		return nil, err
@@ -96,6 +101,9 @@ func Make(r *study.Runner, device string, throughput float64) (*Plan, error) {
 			start = max(start, finish[d])
 		}
 		j.Minutes = work(r.Scale, s.Stage) / p.Throughput / 60
+		if math.IsNaN(j.Minutes) || math.IsInf(j.Minutes, 0) || j.Minutes <= 0 {
+			return nil, fmt.Errorf("stage %s: estimated %v minutes (a stage kind without an estimate)", s.ID, j.Minutes)
+		}
 		if device == "gpu" {
 			j.CPUs, j.MemMiB = 4, 16384
 			if s.Kind != study.Recording && s.Kind != study.Robustness {
@@ -113,11 +121,15 @@ func Make(r *study.Runner, device string, throughput float64) (*Plan, error) {
 }
 
 // work estimates the images (in units of one classification training image: forward and backward through the whole
-// network) that a stage processes.
+// network) that a stage processes. Every stage has an estimate: a finite, positive number.
 func work(s scales.Scale, st study.Stage) float64 {
 	train := float64(10 * s.Data.TrainPerClass)
-	if s.Data.TrainPerClass == 0 { // the whole split: 90 % of Fashion-MNIST's 60,000 less the held-out images
-		train = 0.9 * float64(60000-10*s.Data.HoldoutPerClass)
+	if s.Data.TrainPerClass == 0 { // the whole split: 90 % of the training images less the held-out ones
+		all := 60000
+		if s.Data.FirstTrain > 0 {
+			all = s.Data.FirstTrain
+		}
+		train = 0.9 * float64(all-10*s.Data.HoldoutPerClass)
 	}
 	const shared = 0.6 // a neural batch runs the shared block and the readout: about 60 % of a full step
 	trials := float64(s.V1.Sessions * s.V1.TrainPerSession)
@@ -130,29 +142,25 @@ func work(s scales.Scale, st study.Stage) float64 {
 	}
 	switch st.Kind {
 	case study.Training:
-		epochs := float64(s.Epochs)
-		switch st.Model {
-		case study.Predictor, study.ResolutionPredictor:
-			return float64(s.PredictorEpochs) * trials * shared
-		case study.OracleReadout:
-			return float64(s.OracleReadoutEpochs) * trials * shared / 3 // frozen block: no backward through it
-		case study.OracleStage1:
-			return epochs * train * 2.5 // two corrupted views, corrupted on the fly
-		case study.Oracle, study.ResolutionClassifier:
-			return epochs * train * 0.7
-		case study.Baseline:
-			return epochs * train
+		c := condition.Must(st.Model)
+		epochs := float64(max(s.EpochsOf(c.Budget), 1))
+		switch {
+		case c.InitReadout && s.ReadoutTrials > 0: // a readout stage: its trials, the block frozen
+			return epochs * float64(s.ReadoutTrials) * c.Cost
+		case c.Objective == trainpkg.NeuralPrediction:
+			return epochs * trials * c.Cost
+		case c.Objective == trainpkg.MultiTask && st.Ratio.Classification > 0:
+			neural := float64(st.Ratio.Neural) / float64(st.Ratio.Classification)
+			return epochs * train * c.Cost * (1 + shared*neural)
 		}
-		r := st.Ratio
-		neural := float64(r.Neural) / float64(r.Classification)
-		return epochs * train * (1 + shared*neural)
+		return epochs * train * c.Cost
 	case study.Targets:
 		return train / 3
 	case study.Evaluation:
 		return (test + 75*subset) / 3 * 4 // inference, and corrupting each image on the fly
 	case study.Analysis:
-		models := float64(len(study.ReconModels))
-		return models * float64(s.ReconImages*len(s.ReconNorms)*s.ReconSteps) * shared / 4 // batched, one image
+		models := float64(len(study.ReconModels(s)))
+		return max(models*float64(s.ReconImages*len(s.ReconNorms)*s.ReconSteps)*shared/4, 1) // batched, one image
 	}
 	return 1000
 }

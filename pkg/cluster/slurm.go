@@ -20,6 +20,8 @@ type Slurm struct {
 	CacheDir  string // the scale's cache (logs and scripts go under it)
 	Partition string // sbatch --partition ("" for the default)
 	Gres      string // sbatch --gres for the jobs that use a GPU (e.g. gpu:1)
+	Account   string // sbatch --account ("" for the user's default)
+	QOS       string // sbatch --qos ("" for the default)
 	Backend   string // cotrain -backend of the jobs ("" for the default)
 	Sbatch    string // the sbatch command (default "sbatch")
 }
@@ -32,12 +34,14 @@ func (s Slurm) Script(p *Plan, j Job, deps []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#!/bin/bash\n")
 	fmt.Fprintf(&b, "#SBATCH --job-name=cotrain-%s-%s\n", p.Scale, safeName(j.ID))
-	fmt.Fprintf(&b, "#SBATCH --output=%s\n", filepath.Join(s.CacheDir, "logs", safeName(j.ID)+".%j.log"))
+	fmt.Fprintf(&b, "#SBATCH --output=\"%s\"\n", filepath.Join(s.CacheDir, "logs", safeName(j.ID)+".%j.log"))
 	fmt.Fprintf(&b, "#SBATCH --cpus-per-task=%d\n#SBATCH --mem=%dM\n", j.CPUs, j.MemMiB)
 	// Three times the estimate and ten minutes more: an estimate is not a measurement.
-	fmt.Fprintf(&b, "#SBATCH --time=%d\n", int(math.Ceil(3*j.Minutes))+10)
-	if s.Partition != "" {
-		fmt.Fprintf(&b, "#SBATCH --partition=%s\n", s.Partition)
+	fmt.Fprintf(&b, "#SBATCH --time=%d\n", TimeLimit(j.Minutes))
+	for _, d := range [][2]string{{"partition", s.Partition}, {"account", s.Account}, {"qos", s.QOS}} {
+		if d[1] != "" {
+			fmt.Fprintf(&b, "#SBATCH --%s=%s\n", d[0], d[1])
+		}
 	}
 	if s.Gres != "" && j.GPUs > 0 {
 		fmt.Fprintf(&b, "#SBATCH --gres=%s\n", s.Gres)
@@ -56,6 +60,15 @@ func (s Slurm) Script(p *Plan, j Job, deps []string) string {
 	return b.String()
 }
 
+// TimeLimit is a job's --time in minutes: three times the estimate and ten minutes more (an estimate is not a
+// measurement), at least 10 and at most a year.
+func TimeLimit(minutes float64) int {
+	if math.IsNaN(minutes) || minutes < 0 {
+		minutes = 0
+	}
+	return int(min(math.Ceil(3*minutes), 525600)) + 10
+}
+
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
@@ -67,8 +80,12 @@ func shellQuote(s string) string {
 
 // Submit submits one job per stage that is not done, in dependency order, each depending (afterok) on the jobs of
 // its inputs that it submits too; stages done are skipped. With dryRun it prints the scripts (dependencies on the
-// jobs of this submission shown as <job of STAGE>) instead. It returns the job IDs by stage.
+// jobs of this submission shown as <job of STAGE>) instead. It returns the job IDs by stage. Values that would
+// reach a script are checked first (Validate): nothing is written when one is not what Slurm accepts.
 func (s Slurm) Submit(p *Plan, dryRun bool, out io.Writer) (map[string]string, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
 	jobs := p.Order()
 	ids := map[string]string{}
 	if dryRun {

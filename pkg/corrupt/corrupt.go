@@ -163,8 +163,27 @@ func Apply(img Image, name string, severity int, seed uint64, preset Preset) (Im
 	return c.Apply(img, severity, seed, preset)
 }
 
+// MemoryBudget bounds the memory a corruption may use: an image whose corruption would need more (MemoryNeeded) is
+// refused with an error before anything is allocated. `cotrain corrupt -max-memory` sets it.
+var MemoryBudget int64 = 2 << 30
+
+// bytesPerValue is the peak memory of a corruption per pixel and channel: the float images it works on and their
+// intermediate copies (measured at 1024×1024 RGB, severity 5: 16 to 32 bytes per value, elastic transform the most;
+// with a margin).
+const bytesPerValue = 40
+
+// MemoryNeeded estimates the peak memory, in bytes, of corrupting img.
+func MemoryNeeded(img Image) int64 {
+	c := int64(3) // a grey image is worked on as RGB by the corruptions that are not exact on one channel
+	return int64(img.H) * int64(img.W) * c * bytesPerValue
+}
+
 // Apply corrupts img at severity 1…5 (see the package function Apply).
 func (c Corruption) Apply(img Image, severity int, seed uint64, preset Preset) (Image, error) {
+	if need := MemoryNeeded(img); need > MemoryBudget {
+		return Image{}, fmt.Errorf("a %d×%d image needs about %d MiB to corrupt, more than the budget of %d MiB: "+
+			"shrink it, or raise the budget (cotrain corrupt -max-memory)", img.W, img.H, need>>20, MemoryBudget>>20)
+	}
 	if err := img.Validate(); err != nil {
 		return Image{}, err
 	}

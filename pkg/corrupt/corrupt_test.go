@@ -2,9 +2,13 @@ package corrupt
 
 import (
 	"bytes"
+	"image"
 	"image/jpeg"
+	"image/png"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -574,5 +578,31 @@ func TestFrostBrightens(t *testing.T) {
 		if shift < 55 || shift > 85 {
 			t.Errorf("frost severity %d changes the mean by %+.1f, want about +60 to +80", sev, shift)
 		}
+	}
+}
+
+// Bounded memory: an image whose corruption would need more than the budget is refused before anything is
+// allocated (an 8,192×8,192 PNG under the decoder's pixel cap, whose zoom blur ran out of memory), and a file that is
+// not a regular file (/dev/zero) is refused before it is read.
+func TestMemoryBudget(t *testing.T) {
+	big := Image{H: 8192, W: 8192, C: 3}
+	if _, err := Apply(big, "zoom_blur", 1, 1, PresetImageNetC); err == nil || !strings.Contains(err.Error(), "budget") {
+		t.Errorf("an 8192×8192 image: %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "big.png")
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 8192, 8192))); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(file, buf.Bytes(), 0o644)
+	if _, err := ReadPNG(file); err == nil || !strings.Contains(err.Error(), "budget") || !strings.Contains(err.Error(), file) {
+		t.Errorf("reading an 8192×8192 PNG to corrupt: %v", err)
+	}
+	if _, err := ReadPNG("/dev/zero"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("/dev/zero: %v", err)
+	}
+	small := Image{H: 64, W: 64, C: 3, Pix: make([]uint8, 64*64*3)}
+	if _, err := Apply(small, "zoom_blur", 1, 1, PresetImageNetC); err != nil {
+		t.Errorf("a 64×64 image: %v", err)
 	}
 }

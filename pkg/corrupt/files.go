@@ -16,9 +16,16 @@ import (
 
 // ReadPNG reads a PNG file as an Image: grayscale PNGs give one channel, all others three (alpha dropped).
 func ReadPNG(path string) (Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := imgproc.ReadFile(path) // a regular file of bounded size
 	if err != nil {
 		return Image{}, err
+	}
+	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
+		if need := MemoryNeeded(Image{H: cfg.Height, W: cfg.Width}); need > MemoryBudget {
+			return Image{}, fmt.Errorf("%s: a %d×%d image needs about %d MiB to corrupt, more than the budget of %d MiB: "+
+				"shrink it, or raise the budget (cotrain corrupt -max-memory)", path, cfg.Width, cfg.Height, need>>20,
+				MemoryBudget>>20)
+		}
 	}
 	src, err := imgproc.Decode(data) // the size its header claims is checked before decoding
 	if err != nil {

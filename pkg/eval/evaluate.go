@@ -173,7 +173,8 @@ func WriteAccuracies(file string, accs []Accuracy) error {
 	return provenance.WriteCSV(file, AccuracyHeader, rows)
 }
 
-// ReadAccuracies reads a file written by WriteAccuracies.
+// ReadAccuracies reads a file written by WriteAccuracies; an impossible record (an accuracy outside [0, 1], an
+// unknown corruption …) is an error naming the file and row.
 func ReadAccuracies(file string) ([]Accuracy, error) {
 	rows, err := provenance.ReadCSV(file, AccuracyHeader)
 	if err != nil {
@@ -188,8 +189,12 @@ func ReadAccuracies(file string) ([]Accuracy, error) {
 		if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 			return nil, fmt.Errorf("%s, row %d: malformed", file, i+2)
 		}
-		out = append(out, Accuracy{Model: r[0], Seed: seed, Ratio: r[2], Corruption: r[3], Category: r[4], Severity: sev,
-			Images: n, Accuracy: acc})
+		a := Accuracy{Model: r[0], Seed: seed, Ratio: r[2], Corruption: r[3], Category: r[4], Severity: sev,
+			Images: n, Accuracy: acc}
+		if err := checkAccuracy(a); err != nil {
+			return nil, fmt.Errorf("%s, row %d: %w", file, i+2, err)
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }

@@ -24,7 +24,8 @@ func SaveEvaluation(dir string, clean *Clean, accs []Accuracy) error {
 	return WriteAccuracies(filepath.Join(dir, accuraciesFile), accs)
 }
 
-// LoadEvaluation reads the evaluation of run saved in dir; its FEVe is NaN (the caller knows the trained run).
+// LoadEvaluation reads the evaluation of run saved in dir and checks that its accuracies are those of its
+// per-image outcomes and belong to run; its FEVe is NaN (the caller knows the trained run).
 func LoadEvaluation(dir string, run Run) (Evaluated, error) {
 	e := Evaluated{Run: run, BootstrapSD: math.NaN(), FEVe: math.NaN()}
 	var err error
@@ -32,9 +33,19 @@ func LoadEvaluation(dir string, run Run) (Evaluated, error) {
 		return e, err
 	}
 	var c Clean
-	if provenance.ReadJSON(filepath.Join(dir, cleanFile), &c) == nil {
-		e.BootstrapSD, e.Outcomes = c.BootstrapSD, &c
+	if err := provenance.ReadJSON(filepath.Join(dir, cleanFile), &c); err != nil {
+		return e, err
 	}
+	for _, a := range e.Accuracies {
+		if a.Model != run.Model || a.Seed != run.Seed || a.Ratio != run.Ratio {
+			return e, fmt.Errorf("%s: an accuracy of %s seed %d %s in the evaluation of %+v", filepath.Join(dir,
+				accuraciesFile), a.Model, a.Seed, a.Ratio, run)
+		}
+	}
+	if err := c.Check(e.Accuracies); err != nil {
+		return e, fmt.Errorf("evaluation in %s: %w", dir, err)
+	}
+	e.BootstrapSD, e.Outcomes = c.BootstrapSD, &c
 	return e, nil
 }
 
@@ -46,14 +57,18 @@ func (r *Robustness) Save(dir string) error {
 	return provenance.WriteJSON(filepath.Join(dir, robustnessFile), r)
 }
 
-// LoadRobustness reads a robustness analysis saved in dir.
-func LoadRobustness(dir string) (*Robustness, error) {
+// LoadRobustness reads a robustness analysis saved in dir and checks it against its accuracies (Check), its
+// scores relative to baseline.
+func LoadRobustness(dir, baseline string) (*Robustness, error) {
 	var res Robustness
 	if err := provenance.ReadJSON(filepath.Join(dir, robustnessFile), &res); err != nil {
 		return nil, err
 	}
 	var err error
 	if res.Accuracies, err = ReadAccuracies(filepath.Join(dir, accuraciesFile)); err != nil {
+		return nil, fmt.Errorf("robustness analysis in %s: %w", dir, err)
+	}
+	if err := res.Check(baseline); err != nil {
 		return nil, fmt.Errorf("robustness analysis in %s: %w", dir, err)
 	}
 	return &res, nil

@@ -1,10 +1,8 @@
 package figures
 
 import (
-	"errors"
 	"fmt"
 	"image/color"
-	"sort"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -12,61 +10,14 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/robustvision/cotrain/pkg/record"
-	"github.com/robustvision/cotrain/pkg/study"
+	"github.com/robustvision/cotrain/pkg/results"
 )
-
-// ResolutionPoint is one resolution of the appendix's search (Fig. 12): the predictor trained on the recording shown
-// at PPD pixels per degree, its FEVe on the reliable neurons, and the test accuracy of a classifier trained on its
-// frozen block (to conv3_1).
-type ResolutionPoint struct {
-	PPD, FEVe, Accuracy, Chance float64
-	Predictor, Classifier       string // the two runs' stage IDs
-}
-
-// ResolutionResults reads the resolution search from the cache of r's scale, in increasing resolution.
-func ResolutionResults(r *study.Runner) ([]ResolutionPoint, error) {
-	var out []ResolutionPoint
-	for _, st := range study.Stages(r.Scale) {
-		if st.Model != study.ResolutionClassifier {
-			continue
-		}
-		p := ResolutionPoint{PPD: st.PPD, Predictor: st.Deps[0], Classifier: st.ID}
-		pred, err := record.Read(r.Dir(p.Predictor))
-		if err == nil {
-			var cls *record.Stage
-			if cls, err = record.Read(r.Dir(p.Classifier)); err == nil {
-				var ok1, ok2 bool
-				p.FEVe, ok1 = pred.Results["feve_reliable"]
-				p.Accuracy, ok2 = cls.Results["test_acc"]
-				p.Chance = cls.Results["chance"]
-				if !ok1 || !ok2 {
-					err = fmt.Errorf("%s or %s records no feve_reliable or test_acc", p.Predictor, p.Classifier)
-				}
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("the resolution search is not in the cache (run cotrain reproduce -scale %s -only resolution): %w",
-				r.Scale.Name, err)
-		}
-		out = append(out, p)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("the %s scale runs no resolution search (Scale.ResolutionPPDs): %w", r.Scale.Name, ErrNotInStudy)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].PPD < out[j].PPD })
-	return out, nil
-}
-
-// ErrNotInStudy is wrapped by a figure whose experiment the scale's study does not run (e.g. the gpu scale's
-// resolution search).
-var ErrNotInStudy = errors.New("not part of this scale's study")
 
 // Fig12 is the appendix's resolution search (Fig. 12): for each resolution of the stimuli as the predictor saw them,
 // the predictor's FEVe on the reliable neurons (left) and the test accuracy of a classifier trained on its frozen
 // block (right). The dashed line marks the recording's own resolution, where the search's predictor is the Monkey
 // Predictor. scale names the scale in the titles.
-func Fig12(points []ResolutionPoint, recorded float64, scale string) (Figure, error) {
+func Fig12(points []results.ResolutionPoint, recorded float64, scale string) (Figure, error) {
 	if len(points) < 2 {
 		return Figure{}, fmt.Errorf("fig. 12: %d resolutions, want at least 2", len(points))
 	}

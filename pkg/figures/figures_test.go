@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/robustvision/cotrain/pkg/calibrate"
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/neural"
-	"github.com/robustvision/cotrain/pkg/study"
+	"github.com/robustvision/cotrain/pkg/results"
 	"github.com/robustvision/cotrain/pkg/train"
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
@@ -73,7 +73,7 @@ func TestNeuralFiguresRender(t *testing.T) {
 			return NeuralStatistics([]neural.NeuronStats{{FEV: 0.2, TrueFEV: &one, MeanCount: 1, Fano: 1.2}, {FEV: 0.4, TrueFEV: &one, MeanCount: 2, Fano: 1.1}}, true, "test")
 		},
 		"fig12": func() (Figure, error) {
-			return Fig12([]ResolutionPoint{{PPD: 7, FEVe: 0.3, Accuracy: 0.8}, {PPD: 14, FEVe: 0.45, Accuracy: 0.78},
+			return Fig12([]results.ResolutionPoint{{PPD: 7, FEVe: 0.3, Accuracy: 0.8}, {PPD: 14, FEVe: 0.45, Accuracy: 0.78},
 				{PPD: 28, FEVe: 0.2, Accuracy: 0.7}}, 14, "test")
 		},
 		"raster": func() (Figure, error) {
@@ -105,17 +105,17 @@ func TestNeuralFiguresRender(t *testing.T) {
 
 // The same-step figure draws both models of every seed; a run without one of them is an error, and so is no run.
 func TestOracleSameStep(t *testing.T) {
-	var run calibrate.SameStepRun
+	var run results.SameStepRun
 	run.Seed = 1
-	for _, model := range []string{study.Baseline, study.OracleStage1} {
+	for _, model := range []string{condition.Baseline, condition.OracleStage1} {
 		for e := 1; e <= 4; e++ {
 			ce := 2.3 / float64(e)
-			run.Points = append(run.Points, calibrate.SameStepPoint{Model: model, Epoch: e, Step: 100 * e,
+			run.Points = append(run.Points, results.SameStepPoint{Model: model, Epoch: e, Step: 100 * e,
 				Clean: train.Evaluation{CrossEntropy: ce}, Mixture: train.Evaluation{CrossEntropy: ce + 0.2},
 				Corrupted: train.Evaluation{CrossEntropy: ce + 0.4}})
 		}
 	}
-	fig, err := OracleSameStep("smoke", []*calibrate.SameStepRun{&run})
+	fig, err := OracleSameStep("smoke", []*results.SameStepRun{&run})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestOracleSameStep(t *testing.T) {
 	if len(fig.Tiles) != 1 || len(fig.Tiles[0]) != 3 {
 		t.Errorf("%d rows of tiles, want one of 3", len(fig.Tiles))
 	}
-	table, err := OracleSameStepTable("smoke", []*calibrate.SameStepRun{&run})
+	table, err := OracleSameStepTable("smoke", []*results.SameStepRun{&run})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,8 +137,8 @@ func TestOracleSameStep(t *testing.T) {
 	if _, err := OracleSameStep("smoke", nil); err == nil {
 		t.Error("no runs gave a figure")
 	}
-	half := calibrate.SameStepRun{Seed: 2, Points: run.Points[:4]}
-	if _, err := OracleSameStep("smoke", []*calibrate.SameStepRun{&run, &half}); err == nil {
+	half := results.SameStepRun{Seed: 2, Points: run.Points[:4]}
+	if _, err := OracleSameStep("smoke", []*results.SameStepRun{&run, &half}); err == nil {
 		t.Error("a run without the Oracle gave a figure")
 	}
 }

@@ -5,8 +5,8 @@ import (
 	"math"
 
 	"github.com/robustvision/cotrain/pkg/analysis"
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/eval"
-	"github.com/robustvision/cotrain/pkg/study"
 )
 
 // The verdicts of the Findings table.
@@ -79,30 +79,30 @@ func section3Findings(res *eval.Robustness) []finding {
 	}
 	k := eval.PairedKey
 	paired("Table 2: the Oracle is more accurate on clean images than the Baseline", "52.25 vs 49.26 %",
-		k("clean-diff", study.Oracle, study.Baseline), " pts", 0, 1, "corruption training helps clean accuracy")
+		k("clean-diff", condition.Oracle, condition.Baseline), " pts", 0, 1, "corruption training helps clean accuracy")
 	paired("Table 2: MTL-Monkey is less accurate on clean images than the Baseline", "46.28 vs 49.26 %",
-		k("clean-diff", study.MTLMonkey, study.Baseline), " pts", 0, -1, "co-training costs some clean accuracy")
+		k("clean-diff", condition.MTLMonkey, condition.Baseline), " pts", 0, -1, "co-training costs some clean accuracy")
 	paired("Table 2: MTL-Monkey is more accurate on clean images than MTL-Shuffled", "46.28 vs 44.70 %",
-		k("clean-diff", study.MTLMonkey, study.MTLShuffled), " pts", 0, 1, "real targets beat shuffled ones")
+		k("clean-diff", condition.MTLMonkey, condition.MTLShuffled), " pts", 0, 1, "real targets beat shuffled ones")
 	paired("Fig. 3B, Table 3: MTL-Monkey is more robust than the Baseline", "118 %",
-		k("robustness", study.MTLMonkey), " %", 100, 1, "co-training on predicted responses adds robustness")
+		k("robustness", condition.MTLMonkey), " %", 100, 1, "co-training on predicted responses adds robustness")
 	paired("Table 3: MTL on the recorded responses is more robust than the Baseline", "109 %",
-		k("robustness", study.MTLRecorded), " %", 100, 1, "co-training on noisy recordings adds robustness")
+		k("robustness", condition.MTLRecorded), " %", 100, 1, "co-training on noisy recordings adds robustness")
 	paired("Table 3: MTL on predicted responses is more robust than on the recorded ones", "118 vs 109 %",
-		k("robustness-diff", study.MTLRecorded, study.MTLMonkey), " pts", 0, -1, "denoised targets help more")
+		k("robustness-diff", condition.MTLRecorded, condition.MTLMonkey), " pts", 0, -1, "denoised targets help more")
 	paired("Fig. 3B: MTL-Monkey is more robust than MTL-Shuffled", "118 vs 98 %",
-		k("robustness-diff", study.MTLMonkey, study.MTLShuffled), " pts", 0, 1, "the image information of the targets matters")
+		k("robustness-diff", condition.MTLMonkey, condition.MTLShuffled), " pts", 0, 1, "the image information of the targets matters")
 	// MTL-Shuffled is no more robust than the Baseline: reproduced when its interval does not lie above 100.
-	if iv, ok := res.Paired[k("robustness", study.MTLShuffled)]; ok {
+	if iv, ok := res.Paired[k("robustness", condition.MTLShuffled)]; ok {
 		f := finding{"Table 3: MTL-Shuffled is not more robust than the Baseline", "98 %", formatInterval(iv, " %"),
-			Reproduced, "the interval does not lie above 100", src + " paired." + k("robustness", study.MTLShuffled)}
+			Reproduced, "the interval does not lie above 100", src + " paired." + k("robustness", condition.MTLShuffled)}
 		if iv.Excludes(100, 1) {
 			f.verdict, f.why = NotReproduced, "the interval lies above 100: shuffled targets add robustness here"
 		}
 		out = append(out, f)
 	}
 	paired("Fig. 3B: MTL-Oracle is more robust than the Baseline", "about 120 % (Fig. 3B)",
-		k("robustness", study.MTLOracle), " %", 100, 1, "robustness transfers through co-training")
+		k("robustness", condition.MTLOracle), " %", 100, 1, "robustness transfers through co-training")
 	out = append(out, regressionFindings(res)...)
 	return out
 }
@@ -110,25 +110,25 @@ func section3Findings(res *eval.Robustness) []finding {
 func regressionFindings(res *eval.Robustness) []finding {
 	const src = "analysis/robustness/robustness.json regression."
 	var out []finding
-	monkey, shuffled := res.Regression[study.MTLMonkey], res.Regression[study.MTLShuffled]
+	monkey, shuffled := res.Regression[condition.MTLMonkey], res.Regression[condition.MTLShuffled]
 	if monkey == nil {
 		return append(out, finding{"Fig. 3C: robustness rises with neural predictivity (b_FEVe > 0)", "b = 54.72, p < 1e-4",
-			"—", NotTestable, "no regression: " + res.RegressionNote[study.MTLMonkey], src + study.MTLMonkey})
+			"—", NotTestable, "no regression: " + res.RegressionNote[condition.MTLMonkey], src + condition.MTLMonkey})
 	}
 	f := finding{"Fig. 3C: robustness rises with neural predictivity (b_FEVe > 0, p < 0.05)", "b = 54.72, p < 1e-4",
-		fmt.Sprintf("b = %.2f ± %.2f, p = %.2g (%d runs)", monkey.Coef[2], monkey.SE[2], monkey.P[2], len(res.Sweep[study.MTLMonkey])),
-		NotReproduced, "the slope is not significantly positive", src + study.MTLMonkey}
+		fmt.Sprintf("b = %.2f ± %.2f, p = %.2g (%d runs)", monkey.Coef[2], monkey.SE[2], monkey.P[2], len(res.Sweep[condition.MTLMonkey])),
+		NotReproduced, "the slope is not significantly positive", src + condition.MTLMonkey}
 	if monkey.Coef[2] > 0 && monkey.P[2] < 0.05 {
 		f.verdict, f.why = Reproduced, "a significantly positive slope on FEVe, clean accuracy held fixed"
 	}
 	out = append(out, f)
 	if shuffled == nil {
 		return append(out, finding{"Fig. 3C: with shuffled targets the slope is about 0", "b = 0.26, p = 0.034", "—",
-			NotTestable, "no regression: " + res.RegressionNote[study.MTLShuffled], src + study.MTLShuffled})
+			NotTestable, "no regression: " + res.RegressionNote[condition.MTLShuffled], src + condition.MTLShuffled})
 	}
 	g := finding{"Fig. 3C: with shuffled targets the slope is about 0 (two orders below MTL-Monkey's)", "b = 0.26, p = 0.034",
 		fmt.Sprintf("b = %.2f ± %.2f, p = %.2g", shuffled.Coef[2], shuffled.SE[2], shuffled.P[2]), NotReproduced,
-		"the shuffled slope is comparable to MTL-Monkey's", src + study.MTLShuffled}
+		"the shuffled slope is comparable to MTL-Monkey's", src + condition.MTLShuffled}
 	if math.Abs(shuffled.Coef[2]) < 0.1*math.Abs(monkey.Coef[2]) || shuffled.P[2] >= 0.05 {
 		g.verdict, g.why = Reproduced, "the shuffled slope is small next to MTL-Monkey's or not significant"
 	}
@@ -155,11 +155,11 @@ func section4Findings(a *analysis.Result) []finding {
 		out = append(out, finding{claim, paper, fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Estimate, iv.Low, iv.High), verdict,
 			why, src + key})
 	}
-	m := study.MTLMonkey
+	m := condition.MTLMonkey
 	add(fmt.Sprintf("Fig. 5: at a mid-range norm (15; here %g) the Baseline reconstructs more of the noise than MTL-Monkey", norm),
-		"qualitative", fmt.Sprintf("noise-diff/%s-vs-%s/%g", m, study.Baseline, norm), -1,
+		"qualitative", fmt.Sprintf("noise-diff/%s-vs-%s/%g", m, condition.Baseline, norm), -1,
 		"MTL-Monkey's reconstructions keep less high-frequency power (share of power above a quarter of the sampling rate)")
-	for _, other := range []string{study.Baseline, study.Oracle, "spectral-control"} {
+	for _, other := range []string{condition.Baseline, condition.Oracle, "spectral-control"} {
 		add(fmt.Sprintf("Fig. 7: MTL-Monkey emphasises salient regions more than %s (ϱ̄, norm 15; here %g)", other, norm),
 			"most images above the diagonal", fmt.Sprintf("ratio-diff/%s-vs-%s/%g", m, other, norm), 1,
 			"higher normalised norm ratio ϱ̄ against the stand-in saliency model")

@@ -7,8 +7,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/robustvision/cotrain/pkg/calibrate"
-	"github.com/robustvision/cotrain/pkg/study"
+	"github.com/robustvision/cotrain/pkg/condition"
+	"github.com/robustvision/cotrain/pkg/results"
 	"github.com/robustvision/cotrain/pkg/train"
 )
 
@@ -16,17 +16,17 @@ import (
 // optimizer step, one line per seed, on three sets of the same test images: clean, half corrupted (the 1:1 mixture
 // the Oracle trains on, the authors' in-domain test of it) and all corrupted (Section 2, "Models": the Oracle;
 // the curves come from `cotrain calibrate -same-step`, which retrains both models as their stages do).
-func OracleSameStep(scale string, runs []*calibrate.SameStepRun) (Figure, error) {
+func OracleSameStep(scale string, runs []*results.SameStepRun) (Figure, error) {
 	if len(runs) == 0 {
 		return Figure{}, fmt.Errorf("oracle same-step: no runs")
 	}
 	sets := []struct {
 		title string
-		of    func(calibrate.SameStepPoint) train.Evaluation
+		of    func(results.SameStepPoint) train.Evaluation
 	}{
-		{"clean test images", func(p calibrate.SameStepPoint) train.Evaluation { return p.Clean }},
-		{"half of them corrupted (1:1)", func(p calibrate.SameStepPoint) train.Evaluation { return p.Mixture }},
-		{"all of them corrupted", func(p calibrate.SameStepPoint) train.Evaluation { return p.Corrupted }},
+		{"clean test images", func(p results.SameStepPoint) train.Evaluation { return p.Clean }},
+		{"half of them corrupted (1:1)", func(p results.SameStepPoint) train.Evaluation { return p.Mixture }},
+		{"all of them corrupted", func(p results.SameStepPoint) train.Evaluation { return p.Corrupted }},
 	}
 	var row []*plot.Plot
 	for _, set := range sets {
@@ -34,7 +34,7 @@ func OracleSameStep(scale string, runs []*calibrate.SameStepRun) (Figure, error)
 		p.Title.Text = set.title
 		p.X.Label.Text, p.Y.Label.Text = "optimizer step", "held-out cross-entropy (nats)"
 		for _, run := range runs {
-			for _, model := range []string{study.Baseline, study.OracleStage1} {
+			for _, model := range []string{condition.Baseline, condition.OracleStage1} {
 				var pts plotter.XYs
 				for _, pt := range run.Points {
 					if pt.Model == model {
@@ -55,7 +55,7 @@ func OracleSameStep(scale string, runs []*calibrate.SameStepRun) (Figure, error)
 		row = append(row, p)
 	}
 	legend := plot.NewLegend()
-	for _, model := range []string{study.Baseline, study.OracleStage1} {
+	for _, model := range []string{condition.Baseline, condition.OracleStage1} {
 		l, _ := plotter.NewLine(plotter.XYs{{}})
 		l.Color, l.Width = modelColor(model, 0), vg.Points(2)
 		legend.Add(fmt.Sprintf("%s (%d seeds)", model, len(runs)), l)
@@ -66,7 +66,7 @@ func OracleSameStep(scale string, runs []*calibrate.SameStepRun) (Figure, error)
 
 // OracleSameStepTable gives, per seed, both models' held-out cross-entropy and accuracy at the last step both reached,
 // and the epoch from which the Oracle's first stage stays below the Baseline's cross-entropy.
-func OracleSameStepTable(scale string, runs []*calibrate.SameStepRun) (Table, error) {
+func OracleSameStepTable(scale string, runs []*results.SameStepRun) (Table, error) {
 	t := Table{Caption: fmt.Sprintf("The Oracle's first stage against the Baseline at the same step, %s scale: "+
 		"cross-entropy (accuracy) on the same held-out Fashion-MNIST test images", scale),
 		Header: []string{"seed", "step", "clean: Baseline", "clean: Oracle stage 1", "Oracle lower from",

@@ -12,13 +12,13 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/eval"
-	"github.com/robustvision/cotrain/pkg/study"
 )
 
 // section3Models are the models of Fig. 3, in the paper's order.
-var section3Models = []string{study.Oracle, study.MTLOracle, study.MTLMonkey, study.MTLShuffled, study.MTLRecorded, study.MTLNoiseFree}
+var section3Models = []string{condition.Oracle, condition.MTLOracle, condition.MTLMonkey, condition.MTLShuffled, condition.MTLRecorded, condition.MTLNoiseFree}
 
 func stand(res *eval.Robustness) string {
 	return fmt.Sprintf("%s scale, Fashion-MNIST + SIMULATED V1, %s", res.Scale, res.Preset)
@@ -71,7 +71,7 @@ func severityPanel(res *eval.Robustness, corruption string, models []string, leg
 // Fig2 shows, for MTL-Monkey and the Baseline, accuracy against severity on MTL-Monkey's best, median and worst
 // corruption by robustness score (the paper: pixelate, impulse noise, contrast).
 func Fig2(res *eval.Robustness) (Figure, error) {
-	per := res.PerCorruption[study.MTLMonkey]
+	per := res.PerCorruption[condition.MTLMonkey]
 	var names []string
 	for _, c := range res.Corruptions {
 		if _, ok := per[c]; ok {
@@ -90,7 +90,7 @@ func Fig2(res *eval.Robustness) (Figure, error) {
 		if i == 0 {
 			l = &legend
 		}
-		p, err := severityPanel(res, pk.name, []string{study.Baseline, study.MTLMonkey}, l)
+		p, err := severityPanel(res, pk.name, []string{condition.Baseline, condition.MTLMonkey}, l)
 		if err != nil {
 			return Figure{}, err
 		}
@@ -267,7 +267,7 @@ func Fig3C(res *eval.Robustness) (Figure, error) {
 		return color.RGBA{shade(base.R), shade(base.G), shade(base.B), 0xff}
 	}
 	legend := plot.NewLegend()
-	for _, cond := range []string{study.MTLMonkey, study.MTLShuffled} {
+	for _, cond := range []string{condition.MTLMonkey, condition.MTLShuffled} {
 		pts := res.Sweep[cond]
 		base := modelColor(cond, 0).(color.RGBA)
 		p := newPlot()
@@ -317,7 +317,7 @@ func Fig3C(res *eval.Robustness) (Figure, error) {
 
 // Fig8 is accuracy against severity for every corruption (glass blur included) and model.
 func Fig8(res *eval.Robustness) (Figure, error) {
-	models := append([]string{study.Baseline}, section3Models...)
+	models := append([]string{condition.Baseline}, section3Models...)
 	var grid [][]*plot.Plot
 	var row []*plot.Plot
 	legend := plot.NewLegend()
@@ -344,8 +344,8 @@ func Fig8(res *eval.Robustness) (Figure, error) {
 
 // paperClean and paperRobust are the paper's numbers: Table 2 (5 seeds) and Table 3 (appendix, 3 seeds).
 var (
-	paperClean  = map[string]string{study.Baseline: "49.26 ± 1.63", study.Oracle: "52.25 ± 0.97", study.MTLOracle: "49.58 ± 1.39", study.MTLMonkey: "46.28 ± 1.30", study.MTLShuffled: "44.70 ± 0.61"}
-	paperRobust = map[string]string{study.MTLRecorded: "109", study.MTLMonkey: "118", study.MTLShuffled: "98"}
+	paperClean  = map[string]string{condition.Baseline: "49.26 ± 1.63", condition.Oracle: "52.25 ± 0.97", condition.MTLOracle: "49.58 ± 1.39", condition.MTLMonkey: "46.28 ± 1.30", condition.MTLShuffled: "44.70 ± 0.61"}
+	paperRobust = map[string]string{condition.MTLRecorded: "109", condition.MTLMonkey: "118", condition.MTLShuffled: "98"}
 )
 
 func pct(s eval.Score) string {
@@ -364,7 +364,7 @@ func pct(s eval.Score) string {
 func Table2(res *eval.Robustness) Table {
 	t := Table{Caption: "Table 2 — clean test accuracy (%), ours (" + stand(res) + ") and the paper's (Tiny ImageNet, 5 seeds)",
 		Header: []string{"model", "ours", "bootstrap sd", "paper"}}
-	for _, m := range append([]string{study.Baseline}, section3Models...) {
+	for _, m := range append([]string{condition.Baseline}, section3Models...) {
 		s, ok := res.Clean[m]
 		if !ok {
 			continue
@@ -383,9 +383,9 @@ func Table2(res *eval.Robustness) Table {
 func Table3(res *eval.Robustness) Table {
 	t := Table{Caption: "Table 3 — total robustness score (% of Baseline) of the MTL variants (" + stand(res) + ")",
 		Header: []string{"neural targets", "model", "ours", "paper"}}
-	for _, r := range []struct{ what, model string }{{"recorded responses (noisy)", study.MTLRecorded},
-		{"predicted by the Monkey Predictor", study.MTLMonkey}, {"shuffled predictions", study.MTLShuffled},
-		{"noise-free responses (simulator only)", study.MTLNoiseFree}} {
+	for _, r := range []struct{ what, model string }{{"recorded responses (noisy)", condition.MTLRecorded},
+		{"predicted by the Monkey Predictor", condition.MTLMonkey}, {"shuffled predictions", condition.MTLShuffled},
+		{"noise-free responses (simulator only)", condition.MTLNoiseFree}} {
 		s, ok := res.Total[r.model]
 		if !ok {
 			continue
@@ -404,8 +404,8 @@ func Table3(res *eval.Robustness) Table {
 func RegressionTable(res *eval.Robustness) Table {
 	t := Table{Caption: "Robustness ~ clean accuracy + FEVe over the batch-ratio sweep (" + stand(res) + ")",
 		Header: []string{"condition", "n", "coefficient", "estimate", "SE", "t", "p", "paper's FEVe slope"}}
-	paper := map[string]string{study.MTLMonkey: "54.72 (p < 1e-4)", study.MTLShuffled: "0.26 (p = 0.034)"}
-	for _, cond := range []string{study.MTLMonkey, study.MTLShuffled} {
+	paper := map[string]string{condition.MTLMonkey: "54.72 (p < 1e-4)", condition.MTLShuffled: "0.26 (p = 0.034)"}
+	for _, cond := range []string{condition.MTLMonkey, condition.MTLShuffled} {
 		reg := res.Regression[cond]
 		if reg == nil {
 			t.Rows = append(t.Rows, []string{cond, fmt.Sprint(len(res.Sweep[cond])), res.RegressionNote[cond], "", "", "", "", paper[cond]})

@@ -5,8 +5,8 @@ import (
 	"sort"
 
 	"github.com/robustvision/cotrain/pkg/analysis"
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/saliency"
-	"github.com/robustvision/cotrain/pkg/study"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -50,7 +50,7 @@ func Fig6FromAnalysis(a *analysis.Result, image int) (Figure, error) {
 func Fig7FromAnalysis(a *analysis.Result) (Figure, error) {
 	monkey := -1
 	for i, m := range a.Models {
-		if m == study.MTLMonkey {
+		if m == condition.MTLMonkey {
 			monkey = i
 		}
 	}
@@ -81,7 +81,7 @@ func Fig7FromAnalysis(a *analysis.Result) (Figure, error) {
 		y := column(monkey)
 		var panel []ScatterSeries
 		for mi, name := range a.Models {
-			if name == study.Oracle || name == study.Baseline {
+			if name == condition.Oracle || name == condition.Baseline {
 				panel = append(panel, ScatterSeries{Label: name, X: column(mi), Y: y})
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"image"
 	_ "image/jpeg" // decoders for image.Decode
 	_ "image/png"
+	"io"
 	"math"
 	"os"
 
@@ -26,9 +27,55 @@ const MaxPixels = 64 << 20
 // ErrTooLarge is returned for images whose header claims more than MaxPixels pixels.
 var ErrTooLarge = errors.New("image too large")
 
-// DecodeFile decodes a JPEG, PNG or WebP file; the error names the file and the problem.
+// MaxFileBytes bounds the image files ReadFile reads: larger files, and files that are not regular files (a
+// device such as /dev/zero, a pipe), are refused before they are read.
+const MaxFileBytes = 256 << 20
+
+// ReadFile reads an image file of at most MaxFileBytes; the error names the file and the problem.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %s, not a regular file: an image file is expected", path, fileKind(st.Mode()))
+	}
+	if st.Size() > MaxFileBytes {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d an image file may have", path, st.Size(), MaxFileBytes)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("%s: more than the %d bytes an image file may have", path, MaxFileBytes)
+	}
+	return data, nil
+}
+
+// fileKind names what a path that is not a regular file is.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&os.ModeDevice != 0 || m&os.ModeCharDevice != 0:
+		return "a device"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
+}
+
+// DecodeFile decodes a JPEG, PNG or WebP file (ReadFile's bounds); the error names the file and the problem.
 func DecodeFile(path string) (image.Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

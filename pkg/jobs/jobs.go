@@ -161,19 +161,20 @@ func (p *PrefixWriter) Write(b []byte) (int, error) {
 }
 
 // Lock takes an exclusive lock on file that works across processes and machines sharing a file system, NFS
-// included: the lock file is created atomically (O_EXCL) and holds who holds it (host, pid, start time, and
-// $SLURM_JOB_ID when set); while held, its modification time is refreshed every Heartbeat. A lock whose holder is
-// gone is taken over, with a message: on the same host when its process no longer exists, elsewhere when its file
-// has not been refreshed for StaleAfter. If another live process holds it, waiting is called with that holder's line
-// (once) and Lock polls until the lock is free. unlock releases it.
+// included: the lock file is created atomically (O_EXCL) and holds who holds it (host, pid, the boot and the
+// process's start, and $SLURM_JOB_ID when set); while held, its modification time is refreshed every Heartbeat. A
+// lock whose holder is gone is taken over, with a message: on the same host when its process no longer exists, or
+// the PID now names another process (a different boot or start time: a PID reused after a crash); anywhere when its
+// file has not been refreshed for StaleAfter (a live holder refreshes it). A lock path that is a symbolic link or a
+// folder is an error naming it. If another live process holds it, waiting is called with that holder's line (once)
+// and Lock polls until the lock is free. unlock releases it; so does ReleaseAll (on SIGINT or SIGTERM).
 func Lock(file string, waiting func(holder string)) (unlock func(), err error) {
-	host, _ := os.Hostname()
-	me := fmt.Sprintf("pid %d on %s since %s", os.Getpid(), host, time.Now().Format(time.RFC3339))
-	if job := os.Getenv("SLURM_JOB_ID"); job != "" {
-		me += " (slurm job " + job + ")"
-	}
+	me := selfLine()
 	told := false
 	for {
+		if err := checkLockPath(file); err != nil {
+			return nil, err
+		}
 		f, err := os.OpenFile(file, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 		if err == nil {
 			_, werr := fmt.Fprintln(f, me)
@@ -181,12 +182,12 @@ func Lock(file string, waiting func(holder string)) (unlock func(), err error) {
 				os.Remove(file)
 				return nil, fmt.Errorf("locking %s: %v %v", file, werr, cerr)
 			}
-			return heartbeat(file), nil
+			return hold(file), nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("locking %s: %w", file, err)
 		}
-		holder, stale := inspect(file, host)
+		holder, stale := inspect(file)
 		if stale != "" {
 			if waiting != nil {
 				waiting(fmt.Sprintf("%s: %s; taking the lock over", holder, stale))
@@ -206,6 +207,79 @@ func Lock(file string, waiting func(holder string)) (unlock func(), err error) {
 	}
 }
 
+// checkLockPath: a lock is a plain file or nothing.
+func checkLockPath(file string) error {
+	st, err := os.Lstat(file)
+	switch {
+	case err != nil:
+		return nil
+	case st.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("lock %s is a symbolic link, not a lock file: remove it if no cotrain process runs", file)
+	case st.IsDir():
+		return fmt.Errorf("lock %s is a folder, not a lock file: remove it if no cotrain process runs", file)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("lock %s is not a regular file (%s): remove it if no cotrain process runs", file, st.Mode())
+	}
+	return nil
+}
+
+// selfLine is this process's holder line: "pid P on HOST boot B start S since T".
+func selfLine() string {
+	host, _ := os.Hostname()
+	me := fmt.Sprintf("pid %d on %s boot %s start %s since %s", os.Getpid(), host, bootID(), processStart(os.Getpid()),
+		time.Now().Format(time.RFC3339))
+	if job := os.Getenv("SLURM_JOB_ID"); job != "" {
+		me += " (slurm job " + job + ")"
+	}
+	return me
+}
+
+// bootID identifies this boot of the machine ("-" where the kernel does not say).
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return "-"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// processStart is when a process started, in clock ticks since boot (/proc/PID/stat, field 22), or "-".
+func processStart(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return "-"
+	}
+	// The command (field 2) is in parentheses and may hold spaces: count fields after its closing parenthesis.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return "-"
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 20 {
+		return "-"
+	}
+	return fields[19]
+}
+
+// held are the locks this process holds, released by ReleaseAll.
+var held = struct {
+	sync.Mutex
+	unlock map[string]func()
+}{unlock: map[string]func(){}}
+
+// ReleaseAll releases every lock this process holds (a handler of SIGINT and SIGTERM calls it before exiting).
+func ReleaseAll() {
+	held.Lock()
+	var all []func()
+	for _, u := range held.unlock {
+		all = append(all, u)
+	}
+	held.Unlock()
+	for _, u := range all {
+		u()
+	}
+}
+
 // Timing of the locks: how often a holder refreshes its lock, after how long an unrefreshed lock is stale, and how
 // often a waiting process looks again.
 var (
@@ -214,8 +288,8 @@ var (
 	PollInterval = 2 * time.Second
 )
 
-// heartbeat refreshes the lock file until unlock is called, which removes it.
-func heartbeat(file string) func() {
+// hold refreshes the lock file until unlock is called, which removes it.
+func hold(file string) func() {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(Heartbeat)
@@ -230,32 +304,46 @@ func heartbeat(file string) func() {
 		}
 	}()
 	var once sync.Once
-	return func() {
+	unlock := func() {
 		once.Do(func() {
 			close(done)
 			os.Remove(file)
+			held.Lock()
+			delete(held.unlock, file)
+			held.Unlock()
 		})
 	}
+	held.Lock()
+	held.unlock[file] = unlock
+	held.Unlock()
+	return unlock
 }
 
 // inspect reads a held lock: its holder's line, and why it is stale ("" if it is not).
-func inspect(file, host string) (holder, stale string) {
+func inspect(file string) (holder, stale string) {
 	b, err := os.ReadFile(file)
-	st, serr := os.Stat(file)
+	st, serr := os.Lstat(file)
 	if err != nil || serr != nil {
 		return "a holder that just released it", "" // gone meanwhile: try again
 	}
 	holder = strings.TrimSpace(string(b))
-	var pid int
-	var h string
-	if _, err := fmt.Sscanf(holder, "pid %d on %s", &pid, &h); err == nil && h == host && pid > 0 {
-		if syscall.Kill(pid, 0) == syscall.ESRCH {
-			return holder, fmt.Sprintf("process %d no longer exists", pid)
-		}
-		return holder, ""
-	}
 	if age := time.Since(st.ModTime()); age > StaleAfter {
 		return holder, fmt.Sprintf("not refreshed for %s", age.Round(time.Second))
+	}
+	host, _ := os.Hostname()
+	var pid int
+	var h, boot, start string
+	n, _ := fmt.Sscanf(holder, "pid %d on %s boot %s start %s", &pid, &h, &boot, &start)
+	if n < 2 || h != host || pid <= 0 {
+		return holder, "" // another machine's, or not ours to judge: its refreshes tell
+	}
+	switch {
+	case syscall.Kill(pid, 0) == syscall.ESRCH:
+		return holder, fmt.Sprintf("process %d no longer exists", pid)
+	case n == 4 && boot != "-" && boot != bootID():
+		return holder, "it was taken before this machine restarted"
+	case n == 4 && start != "-" && start != processStart(pid):
+		return holder, fmt.Sprintf("process %d is another process than the one that took it", pid)
 	}
 	return holder, ""
 }

@@ -153,3 +153,72 @@ func TestSelect(t *testing.T) {
 		t.Errorf("Select(d): %v", err)
 	}
 }
+
+// Locks that cannot hang: one naming a live but unrelated process (PID 1, or a PID reused after a crash: another
+// start time) is taken over, at once where its start time says so, else once it has gone unrefreshed; a lock path
+// that is a dangling symbolic link or a folder is an error naming it.
+func TestLockCannotHang(t *testing.T) {
+	PollInterval = 10 * time.Millisecond
+	dir := t.TempDir()
+	file := filepath.Join(dir, "x.lock")
+	host, _ := os.Hostname()
+	// PID 1 exists, but started at another time than the lock says: a reused PID.
+	os.WriteFile(file, []byte(fmt.Sprintf("pid 1 on %s boot %s start 99999999999 since then\n", host, bootID())), 0o644)
+	var msg string
+	unlock, err := Lock(file, func(h string) { msg = h })
+	if err != nil || !strings.Contains(msg, "another process") {
+		t.Errorf("a reused PID's lock: %v, message %q", err, msg)
+	} else {
+		unlock()
+	}
+	// Taken before a restart of the machine.
+	os.WriteFile(file, []byte(fmt.Sprintf("pid 1 on %s boot another-boot start 1 since then\n", host)), 0o644)
+	msg = ""
+	if unlock, err = Lock(file, func(h string) { msg = h }); err != nil || !strings.Contains(msg, "restarted") {
+		t.Errorf("a lock from before a restart: %v, message %q", err, msg)
+	} else {
+		unlock()
+	}
+	// PID 1 without a start time (a lock written by hand or by an older version), not refreshed: taken over.
+	os.WriteFile(file, []byte(fmt.Sprintf("pid 1 on %s since then\n", host)), 0o644)
+	old := time.Now().Add(-2 * StaleAfter)
+	os.Chtimes(file, old, old)
+	msg = ""
+	if unlock, err = Lock(file, func(h string) { msg = h }); err != nil || !strings.Contains(msg, "not refreshed") {
+		t.Errorf("PID 1's unrefreshed lock: %v, message %q", err, msg)
+	} else {
+		unlock()
+	}
+	// A dangling symbolic link and a folder.
+	os.Symlink(filepath.Join(dir, "nowhere"), file)
+	if _, err := Lock(file, nil); err == nil || !strings.Contains(err.Error(), "symbolic link") || !strings.Contains(err.Error(), file) {
+		t.Errorf("a dangling symlink as lock: %v", err)
+	}
+	os.Remove(file)
+	os.Mkdir(file, 0o755)
+	if _, err := Lock(file, nil); err == nil || !strings.Contains(err.Error(), "folder") {
+		t.Errorf("a folder as lock: %v", err)
+	}
+	// This process's own line names a live process with its start: not stale.
+	other := filepath.Join(dir, "y.lock")
+	os.WriteFile(other, []byte(selfLine()+"\n"), 0o644)
+	if _, stale := inspect(other); stale != "" {
+		t.Errorf("a live holder's lock is stale: %s", stale)
+	}
+}
+
+// ReleaseAll releases every lock the process holds (as the signal handler does).
+func TestReleaseAll(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"a.lock", "b.lock"} {
+		if _, err := Lock(filepath.Join(dir, n), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ReleaseAll()
+	for _, n := range []string{"a.lock", "b.lock"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			t.Errorf("%s left after ReleaseAll", n)
+		}
+	}
+}

@@ -31,7 +31,7 @@ func TestBestScaleAcceptsLeftOutDerivedData(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := bestScale(root, []scales.Scale{scales.Smoke}, scales.Mini); got.Name != scales.Smoke.Name {
+	if got := choose(root, []scales.Scale{scales.Smoke}, scales.Mini).Scale; got.Name != scales.Smoke.Name {
 		t.Fatalf("without the recording and the targets: %s, want smoke", got.Name)
 	}
 	if _, err := os.Stat(filepath.Join(r.Dir(study.V1Stage), "meta.json")); err != nil {
@@ -40,7 +40,7 @@ func TestBestScaleAcceptsLeftOutDerivedData(t *testing.T) {
 	if err := os.Remove(filepath.Join(r.Dir("baseline/seed1"), "model.ckpt")); err != nil {
 		t.Fatal(err)
 	}
-	if got := bestScale(root, []scales.Scale{scales.Smoke}, scales.Mini); got.Name != scales.Mini.Name {
+	if got := choose(root, []scales.Scale{scales.Smoke}, scales.Mini).Scale; got.Name != scales.Mini.Name {
 		t.Errorf("without a trained model: %s, want the fallback", got.Name)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/models"
@@ -36,7 +37,10 @@ type Scale struct {
 	// stops improving (beyond the paper, whose co-trained readout stops when the classifier does; 0: as the paper).
 	ReadoutEpochs, ReadoutTrials int
 	// Seeds of every model; SweepRatios and SweepSeeds are the batch-ratio sweep (the paper: all 12 ratios, 5 seeds).
+	// SideSeeds, if > 0, limits the conditions that are not central to the paper's claims (condition.Central) to
+	// the first SideSeeds seeds.
 	Seeds, SweepSeeds []uint64
+	SideSeeds         int
 	SweepRatios       []train.Ratio
 	// ResolutionPPDs are the resolutions of the appendix's search (Fig. 12), in pixels per degree of the stimuli as
 	// the predictor sees them; at the recording's own (V1.PPD) the search's predictor is the Monkey Predictor.
@@ -61,6 +65,64 @@ type Scale struct {
 	// Baseline that every robustness score is normalised by); empty means all of them.
 	Models      []string
 	Description string
+}
+
+// EpochsOf is the scale's epoch budget b.
+func (s Scale) EpochsOf(b condition.Budget) int {
+	switch b {
+	case condition.PredictorEpochs:
+		return s.PredictorEpochs
+	case condition.OracleReadoutEpochs:
+		return s.OracleReadoutEpochs
+	case condition.ReadoutEpochs:
+		return s.ReadoutEpochs
+	}
+	return s.Epochs
+}
+
+// RateOf is the scale's learning rate r, or 0 where the scale keeps the paper's.
+func (s Scale) RateOf(r condition.Rate) float64 {
+	switch r {
+	case condition.AdamRate:
+		return s.PredictorLearningRate
+	case condition.OracleRate:
+		if s.OracleLearningRate > 0 {
+			return s.OracleLearningRate
+		}
+	}
+	return s.LearningRate
+}
+
+// SeedsOf are the seeds the scale trains condition c with: its first seed for a condition trained once, the first
+// SideSeeds for a condition that is not central, else all.
+func (s Scale) SeedsOf(c condition.Condition) []uint64 {
+	switch {
+	case c.Once:
+		return s.Seeds[:1]
+	case !c.Central && s.SideSeeds > 0 && s.SideSeeds < len(s.Seeds):
+		return s.Seeds[:s.SideSeeds]
+	}
+	return s.Seeds
+}
+
+// Trains reports whether the scale's study trains the condition called name: every condition, or, where the scale
+// restricts its models (Models), those, the Baseline (every robustness score is relative to it) and what they need.
+func (s Scale) Trains(name string) bool {
+	if len(s.Models) == 0 {
+		return true
+	}
+	want := map[string]bool{condition.Baseline: true}
+	for _, m := range s.Models {
+		want[m] = true
+	}
+	for i := len(condition.All) - 1; i >= 0; i-- { // a condition before what needs it: walk back to close the set
+		if c := condition.All[i]; want[c.Name] {
+			for _, n := range c.Needs() {
+				want[n] = true
+			}
+		}
+	}
+	return want[name]
 }
 
 // PhotoDir is where `cotrain data fetch` keeps the natural photographs (shared by all scales; not committed).
@@ -166,7 +228,7 @@ var (
 		EvalPerClass: 100, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 4000, TrainPerSession: 1500, TestImages: 75,
 			RepeatsMin: 40, RepeatsMax: 50, ImageSize: 64, PPD: 14, WindowMs: [2]float64{40, 160}},
-		Models:      []string{"baseline", "predictor", "mtl-monkey", "mtl-shuffled"},
+		Models:      []string{condition.Baseline, condition.Predictor, condition.MTLMonkey, condition.MTLShuffled},
 		Description: "VGG-19-BN topology, widths ÷4, 64×64 Fashion-MNIST (48,000 training images, 10,000 test), simulated V1, 5 seeds, Baseline/MTL-Monkey/MTL-Shuffled",
 	}
 	Paper = Scale{

@@ -16,8 +16,8 @@ import (
 )
 
 // The cache cannot lie (the reliability issue's cases), on a scratch cache of the smoke scale's recording and the
-// noise-free targets made from it: a damaged file makes only its stage stale, with the file named, and a rerun that
-// writes the same files leaves what was made from them done; a recording of another seed written by `cotrain v1sim`
+// noise-free targets made from it: a damaged file makes its stage stale, with the file named, and what was made from
+// it, and a rerun that writes the same files makes what was made from them done again; a recording of another seed written by `cotrain v1sim`
 // makes the recording and what was made from it stale; a damaged or implausible stage.json affects only its stage;
 // nothing to do takes no lock.
 func TestStatusCatchesDamage(t *testing.T) {
@@ -50,7 +50,8 @@ func TestStatusCatchesDamage(t *testing.T) {
 	images := filepath.Join(r.Dir(V1Stage), "images.npy")
 	os.Truncate(images, 100)
 	s := state()
-	if s[V1Stage].State != Stale || !strings.Contains(s[V1Stage].Problem, "images.npy") || s[targets].State != Done {
+	if s[V1Stage].State != Stale || !strings.Contains(s[V1Stage].Problem, "images.npy") || s[targets].State != Stale ||
+		!strings.Contains(s[targets].Problem, V1Stage) {
 		t.Errorf("truncated images.npy: %s (%s), targets %s", s[V1Stage].State, s[V1Stage].Problem, s[targets].State)
 	}
 	// Reproduce re-simulates it, bit for bit, and the targets made from it are checked again and kept.

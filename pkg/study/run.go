@@ -45,6 +45,9 @@ const (
 	Stale   State = "stale"   // output present but made from other settings or inputs, or damaged (see Problem)
 	Partial State = "partial" // a training run interrupted: resumes from its last checkpoint
 	Missing State = "missing"
+	// OnDemand: a stage that the committed cache does not keep (the recording, the MTL targets) and that is remade
+	// when a stage that needs it runs; not a missing result.
+	OnDemand State = "on demand"
 )
 
 // Runner runs a scale's study stages into the cache under Root.
@@ -79,18 +82,20 @@ type StageStatus struct {
 }
 
 // Status reports every stage of the study. A stage is done only if its record is readable and plausible, its key
-// matches the settings, every file it recorded is there with its recorded size and SHA-256, and its inputs still hold
-// the files it was made from; a damaged stage affects only itself (and what was made from it).
+// matches the settings, every file it recorded is there with its recorded size and SHA-256, its outputs are all
+// there and plausible (verifyOutputs), and its inputs are done and still hold the files it was made from; a missing
+// or changed input makes every stage made from it stale, but for the stages remade on demand (onDemand), whose
+// absence leaves what was made from them done. A damaged stage affects only itself and what was made from it.
 func (r *Runner) Status() ([]StageStatus, error) {
-	keys := map[string]string{}
-	records := map[string]*record.Stage{}
+	keys, err := r.Keys()
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]StageStatus{}
 	var out []StageStatus
 	for _, st := range Stages(r.Scale) {
-		keys[st.ID] = st.Key(r.Scale, keys)
-		ss := r.check(st, keys[st.ID], records)
-		if ss.Record != nil {
-			records[st.ID] = ss.Record
-		}
+		ss := r.check(st, keys[st.ID], byID)
+		byID[st.ID] = ss
 		out = append(out, ss)
 	}
 	return out, nil
@@ -109,14 +114,16 @@ func (r *Runner) statusByID() (map[string]StageStatus, error) {
 	return byID, nil
 }
 
-// check is one stage's status; records holds the readable records of the stages before it.
-func (r *Runner) check(st Stage, key string, records map[string]*record.Stage) StageStatus {
+// check is one stage's status; inputs holds the status of the stages before it.
+func (r *Runner) check(st Stage, key string, inputs map[string]StageStatus) StageStatus {
 	ss := StageStatus{Stage: st, Key: key, State: Missing}
 	rec, err := r.readRecord(st.ID)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if _, err := os.Stat(filepath.Join(r.Dir(st.ID), "last.ckpt")); err == nil {
+		if exists(filepath.Join(r.Dir(st.ID), "last.ckpt")) {
 			ss.State = Partial
+		} else if st.onDemand() {
+			ss.State = OnDemand
 		}
 		return ss
 	case err != nil:
@@ -126,16 +133,16 @@ func (r *Runner) check(st Stage, key string, records map[string]*record.Stage) S
 	ss.Record, ss.State = rec, Stale
 	switch {
 	case rec.Key != key:
-		ss.Problem = "made from other settings or inputs"
+		ss.Problem = "made from other settings, inputs or code"
 	case rec.Files == nil:
 		ss.Problem = "recorded without checksums (by an older version)"
 	default:
-		if err := rec.Files.Verify(r.Dir(st.ID)); err != nil {
-			ss.Problem = err.Error()
-		}
-		for _, d := range st.Deps {
-			if dep := records[d]; ss.Problem == "" && dep != nil && dep.Digest != rec.InputDigests[d] {
-				ss.Problem = fmt.Sprintf("its input %s has changed since", d)
+		ss.Problem = r.inputProblem(st, rec, inputs)
+		if ss.Problem == "" {
+			if err := rec.Files.Verify(r.Dir(st.ID)); err != nil {
+				ss.Problem = err.Error()
+			} else if err := r.verifyOutputs(st, rec); err != nil {
+				ss.Problem = err.Error()
 			}
 		}
 	}
@@ -143,6 +150,25 @@ func (r *Runner) check(st Stage, key string, records map[string]*record.Stage) S
 		ss.State = Done
 	}
 	return ss
+}
+
+// inputProblem says why a stage's inputs no longer hold what it was made from ("" if they do): an input that is not
+// done (but one remade on demand and not there), or one whose files have changed since.
+func (r *Runner) inputProblem(st Stage, rec *record.Stage, inputs map[string]StageStatus) string {
+	for _, d := range st.Deps {
+		in, ok := inputs[d]
+		switch {
+		case !ok:
+			return fmt.Sprintf("its input %s is unknown", d)
+		case in.State == OnDemand:
+			continue
+		case in.State != Done:
+			return fmt.Sprintf("its input %s is %s", d, in.State)
+		case in.Record.Digest != rec.InputDigests[d]:
+			return fmt.Sprintf("its input %s has changed since", d)
+		}
+	}
+	return ""
 }
 
 // readRecord reads a stage's record (record.Read).
@@ -191,7 +217,8 @@ func (r *Runner) Reproduce(only []string) error {
 }
 
 // plan lists the selected stages that are not done, and the done ones made from them (to check again), in dependency
-// order; selected counts the selected stages.
+// order; selected counts the selected stages. A stage remade on demand is in the plan only if a stage in it needs
+// it, or it was selected by name.
 func (r *Runner) plan(only []string) (todo []StageStatus, selected int, err error) {
 	status, err := r.Status()
 	if err != nil {
@@ -209,31 +236,62 @@ func (r *Runner) plan(only []string) (todo []StageStatus, selected int, err erro
 	for _, st := range sel {
 		want[st.ID] = true
 	}
+	named := func(id string) bool {
+		for _, o := range only {
+			if o == id {
+				return true
+			}
+		}
+		return false
+	}
 	for _, s := range status {
 		for _, d := range s.Deps {
 			affected[s.ID] = affected[s.ID] || affected[d]
 		}
-		if want[s.ID] && (s.State != Done || affected[s.ID]) {
+		if want[s.ID] && (s.State != Done && s.State != OnDemand || affected[s.ID] || s.State == OnDemand && named(s.ID)) {
 			todo = append(todo, s)
 			affected[s.ID] = true
 		}
 	}
-	return todo, len(sel), nil
-}
-
-// recheck is the status of one stage now, its inputs' records read afresh.
-func (r *Runner) recheck(st Stage) StageStatus {
-	records := map[string]*record.Stage{}
-	for _, d := range st.Deps {
-		if rec, err := r.readRecord(d); err == nil {
-			records[d] = rec
+	// The stages remade on demand that the plan's stages need.
+	needed := map[string]bool{}
+	for i := len(todo) - 1; i >= 0; i-- {
+		for _, d := range todo[i].Deps {
+			needed[d] = true
 		}
 	}
-	keys := map[string]string{}
-	for _, s := range Stages(r.Scale) {
-		keys[s.ID] = s.Key(r.Scale, keys)
+	byID := map[string]StageStatus{}
+	for _, s := range status {
+		byID[s.ID] = s
 	}
-	return r.check(st, keys[st.ID], records)
+	var out []StageStatus
+	inPlan := map[string]bool{}
+	for _, s := range todo {
+		inPlan[s.ID] = true
+	}
+	for _, s := range status {
+		switch {
+		case inPlan[s.ID]:
+			out = append(out, s)
+		case s.State == OnDemand && needed[s.ID]:
+			out = append(out, s)
+			for _, d := range s.Deps { // what it is made from, if that is remade on demand too
+				if byID[d].State == OnDemand && !inPlan[d] {
+					needed[d] = true
+				}
+			}
+		}
+	}
+	return out, len(sel), nil
+}
+
+// recheck is the status of one stage now, its inputs' statuses read afresh.
+func (r *Runner) recheck(st Stage) StageStatus {
+	byID, err := r.statusByID()
+	if err != nil {
+		return StageStatus{Stage: st, State: Stale, Problem: err.Error()}
+	}
+	return byID[st.ID]
 }
 
 // runStage runs one stage (in its own backend when stages run in parallel) and records it: its key, its inputs'
@@ -271,11 +329,11 @@ func (r *Runner) runStage(s StageStatus, parallel bool) error {
 		sr = &copied
 	}
 	start := time.Now()
-	rec, err := sr.run(s.Stage)
+	rec, err := sr.run(s.Stage, s.Key)
 	if err != nil {
 		return err
 	}
-	rec.ID, rec.Model, rec.Key = s.ID, s.label(), s.Key
+	rec.ID, rec.Model = s.ID, s.label()
 	rec.Inputs, rec.InputDigests = map[string]string{}, map[string]string{}
 	for _, d := range s.Deps {
 		dep, err := r.readRecord(d)
@@ -333,9 +391,9 @@ var kindRuns = [...]func(*Runner, Stage, *record.Stage) error{Training: (*Runner
 	Evaluation: (*Runner).evaluationStage, Robustness: (*Runner).robustnessStage, Analysis: (*Runner).analysisStage,
 	Recording: (*Runner).recordingStage}
 
-// run executes one stage and returns its record (without ID and key, which Reproduce fills in).
-func (r *Runner) run(st Stage) (*record.Stage, error) {
-	rec := &record.Stage{Provenance: provenance.New(), Results: map[string]float64{}}
+// run executes one stage whose key is key and returns its record (without ID, which Reproduce fills in).
+func (r *Runner) run(st Stage, key string) (*record.Stage, error) {
+	rec := &record.Stage{Key: key, Provenance: provenance.New(), Results: map[string]float64{}}
 	seed := int64(st.Seed)
 	rec.Provenance.Seed = &seed
 	rec.Provenance.Backend = fmt.Sprint(r.Backend.Name())
@@ -363,9 +421,30 @@ func (r *Runner) Images() (*data.Prepared, error) {
 	return r.images, nil
 }
 
-// LoadModel reads the trained model of a stage.
+// LoadModel reads the trained model of a stage, and checks that it is the stage's own (written by the stage with
+// its present key, for the scale's network and the condition's objective). The runner needs a backend to run it.
 func (r *Runner) LoadModel(id string) (*train.Model, error) {
-	return train.LoadModel(r.Backend, filepath.Join(r.Dir(id), modelFile))
+	if r.Backend == nil {
+		return nil, fmt.Errorf("load %s: this runner has no backend (set Runner.Backend, e.g. to backend.New(\"cpu\"), "+
+			"or make it with nb.NewRunner)", id)
+	}
+	st, err := r.stageOf(id)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := r.readRecord(id)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", id, err)
+	}
+	file := filepath.Join(r.Dir(id), modelFile)
+	m, err := train.LoadModel(r.Backend, file)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkModel(st, rec.Key, m.Info); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return m, nil
 }
 
 // RunStage runs one stage (cotrain reproduce -stage, one job of a cluster's scheduler), under its lock. Its inputs

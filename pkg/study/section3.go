@@ -3,6 +3,7 @@ package study
 import (
 	"fmt"
 
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/eval"
@@ -98,11 +99,13 @@ func (r *Runner) robustnessStage(st Stage, rec *record.Stage) error {
 	if err != nil {
 		return err
 	}
+	var swept []string
+	for _, c := range condition.Where(func(c condition.Condition) bool { return c.Swept }) {
+		swept = append(swept, c.Name)
+	}
+	// The paired comparisons are the condition table's (each evaluated condition against its Against).
 	a := eval.Analysis{Scale: r.Scale.Name, Preset: string(r.Scale.CorruptionPreset), Seeds: len(r.Scale.Seeds),
-		Baseline: Baseline, Sweep: []string{MTLMonkey, MTLShuffled}, Chance: 1 / float64(len(p.Test.Classes)),
-		// Table 2's order (Oracle, Baseline, MTL-Monkey, MTL-Shuffled) and the sweep's two conditions head to head.
-		Pairs: [][2]string{{Oracle, Baseline}, {MTLOracle, Baseline}, {MTLMonkey, Baseline}, {MTLMonkey, MTLShuffled},
-			{MTLNoiseFree, MTLMonkey}, {MTLRecorded, MTLMonkey}}}
+		Baseline: condition.Baseline, Sweep: swept, Chance: 1 / float64(len(p.Test.Classes)), Pairs: condition.Pairs()}
 	res, err := a.Analyze(runs)
 	if err != nil {
 		return err
@@ -132,11 +135,11 @@ func RunFEVe(byID map[string]StageStatus, run string) (float64, bool) {
 	return v, ok
 }
 
-// LoadRobustness reads Section 3's results from the cache.
+// LoadRobustness reads Section 3's results from the cache: the robustness analysis, which must be done (a
+// *NotDoneError otherwise).
 func (r *Runner) LoadRobustness() (*eval.Robustness, error) {
-	res, err := eval.LoadRobustness(r.Dir("analysis/robustness"))
-	if err != nil {
-		return nil, fmt.Errorf("section 3 results not in the cache (run cotrain reproduce -scale %s): %w", r.Scale.Name, err)
+	if _, err := r.Done(RobustnessStage); err != nil {
+		return nil, err
 	}
-	return res, nil
+	return eval.LoadRobustness(r.Dir(RobustnessStage), condition.Baseline)
 }

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/robustvision/cotrain/pkg/analysis"
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/recon"
 	"github.com/robustvision/cotrain/pkg/record"
@@ -14,9 +14,6 @@ import (
 )
 
 // The Analysis stage: Section 4 of the paper (pkg/analysis), over the cache.
-
-// ReconModels are the models whose reconstructions Section 4 compares (the first seed of each).
-var ReconModels = []string{Baseline, Oracle, MTLOracle, MTLMonkey, MTLShuffled}
 
 // analysisStage runs Section 4 on the natural photographs (fetched from their Debian package if needed) and the
 // first seed of each of ReconModels.
@@ -35,7 +32,7 @@ func (r *Runner) analysisStage(st Stage, rec *record.Stage) error {
 	if err != nil {
 		return err
 	}
-	res, err := analysis.Run(models, images, s.ReconNorms, MTLMonkey, r.logf)
+	res, err := analysis.Run(models, images, s.ReconNorms, condition.MTLMonkey, r.logf)
 	if err != nil {
 		return err
 	}
@@ -47,13 +44,13 @@ func (r *Runner) analysisStage(st Stage, rec *record.Stage) error {
 	return res.Save(r.Dir(st.ID))
 }
 
-// LoadAnalysis reads the Section 4 stage's results from the cache.
+// LoadAnalysis reads the Section 4 stage's results from the cache; the stage must be done (a *NotDoneError
+// otherwise).
 func (r *Runner) LoadAnalysis() (*analysis.Result, error) {
-	a, err := analysis.Load(r.Dir("analysis/recon"))
-	if err != nil {
-		return nil, fmt.Errorf("section 4 analysis not in the cache (run cotrain reproduce -scale %s): %w", r.Scale.Name, err)
+	if _, err := r.Done(ReconStage); err != nil {
+		return nil, err
 	}
-	return a, nil
+	return analysis.Load(r.Dir(ReconStage))
 }
 
 // Explorer loads the first seed of each of ReconModels and prepares the live reconstruction of one of the analysis's
@@ -70,20 +67,26 @@ func (r *Runner) Explorer(image int) (*analysis.Explorer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return analysis.NewExplorer(models, a.Targets[image], a.Clean[image], a.Densities[image], MTLMonkey)
+	return analysis.NewExplorer(models, a.Targets[image], a.Clean[image], a.Densities[image], condition.MTLMonkey)
 }
 
-// reconModels loads the first seed of each of ReconModels with its paper reconstruction setting.
+// reconModels loads the first seed of each of ReconModels with its reconstruction setting.
 func (r *Runner) reconModels() ([]analysis.Model, error) {
 	var models []analysis.Model
-	for _, name := range ReconModels {
-		m, err := r.LoadModel(fmt.Sprintf("%s/seed%d", name, r.Scale.Seeds[0]))
+	for _, name := range ReconModels(r.Scale) {
+		m, err := r.LoadModel(seedDir(name, r.Scale.Seeds[0]))
 		if err != nil {
 			return nil, err
 		}
-		cfg := recon.PaperConfig(strings.HasPrefix(name, "mtl-"))
-		cfg.Steps = r.Scale.ReconSteps
-		models = append(models, analysis.Model{Name: name, Net: m, Config: cfg})
+		models = append(models, analysis.Model{Name: name, Net: m, Config: r.reconSetting(name)})
 	}
 	return models, nil
+}
+
+// reconSetting is a condition's reconstruction setting at the scale: the paper's optimiser for it (SGD for the
+// multi-task models, Adam for the others), with the scale's steps.
+func (r *Runner) reconSetting(name string) recon.Config {
+	cfg := recon.PaperConfig(condition.Must(name).Reconstruct == "sgd")
+	cfg.Steps = r.Scale.ReconSteps
+	return cfg
 }

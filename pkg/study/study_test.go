@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/robustvision/cotrain/pkg/backend"
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/record"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/train"
@@ -58,12 +59,25 @@ func TestSmokeStudy(t *testing.T) {
 	if !before.ModTime().Equal(after.ModTime()) {
 		t.Error("a second reproduce re-ran a finished stage")
 	}
-	checkDamagedCheckpointRetrained(t, r)
+	checkDamagedCheckpointRetrained(t, scratchCopy(t, r))
 }
 
-// checkDamagedCheckpointRetrained: an emptied model.ckpt makes its stage stale (status names the file); reproduce
-// retrains it, to the same weights, and the evaluation made from it (whose input's files, with their provenance,
-// changed) runs again.
+// scratchCopy is a runner over a copy of r's cache in a temporary folder, for tests that damage a cache (other
+// packages' tests read the smoke cache at the same time).
+func scratchCopy(t *testing.T, r *Runner) *Runner {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "data", "cache", r.Scale.Name), os.DirFS(r.Dir(""))); err != nil {
+		t.Fatal(err)
+	}
+	copied := *r
+	copied.Root = dir
+	return &copied
+}
+
+// checkDamagedCheckpointRetrained: an emptied model.ckpt makes its stage stale (status names the file) and every
+// stage made from it too; reproduce retrains it, to the same weights, and the evaluation made from it (whose input's
+// files, with their provenance, changed) runs again.
 func checkDamagedCheckpointRetrained(t *testing.T, r *Runner) {
 	t.Helper()
 	const run, eval = "baseline/seed1", "eval/baseline/seed1"
@@ -80,6 +94,9 @@ func checkDamagedCheckpointRetrained(t *testing.T, r *Runner) {
 	for _, s := range status {
 		if s.ID == run && (s.State != Stale || !strings.Contains(s.Problem, "model.ckpt")) {
 			t.Errorf("an emptied model.ckpt: %s (%s)", s.State, s.Problem)
+		}
+		if s.ID == eval && (s.State != Stale || !strings.Contains(s.Problem, run)) {
+			t.Errorf("the evaluation of a damaged run: %s (%s)", s.State, s.Problem)
 		}
 	}
 	if err := r.Reproduce([]string{eval}); err != nil {
@@ -118,7 +135,7 @@ func checkLearned(t *testing.T, r *Runner, records map[string]*record.Stage) {
 			t.Errorf("%s: no record", model)
 			continue
 		}
-		if model == Predictor {
+		if model == condition.Predictor {
 			// The paper's convention: the mean over neurons whose explainable variance is above 0.15 (the FEVe of
 			// neurons with almost no explainable variance is a ratio of two noisy small numbers).
 			if v, ok := rec.Results["feve_reliable"]; !ok || v <= 0 {
@@ -192,7 +209,7 @@ func checkResolution(t *testing.T, r *Runner) {
 	}
 	var points []point
 	for _, st := range Stages(r.Scale) {
-		if st.Model != ResolutionClassifier {
+		if st.Model != condition.ResolutionClassifier {
 			continue
 		}
 		pred, err := r.readRecord(st.Deps[0])
@@ -246,15 +263,15 @@ func checkAnalyses(t *testing.T, r *Runner) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{Oracle, MTLOracle, MTLMonkey, MTLShuffled, MTLRecorded, MTLNoiseFree} {
+	for _, m := range []string{condition.Oracle, condition.MTLOracle, condition.MTLMonkey, condition.MTLShuffled, condition.MTLRecorded, condition.MTLNoiseFree} {
 		if s, ok := res.Total[m]; !ok || !(s.Mean > 0) {
 			t.Errorf("no robustness score for %s: %+v", m, s)
 		}
 	}
-	if b := res.Total[Baseline]; math.Abs(b.Mean-100) > 1e-9 {
-		t.Errorf("the Baseline's own score is %v, want 100", b.Mean)
+	if b := res.Total[condition.Baseline]; math.Abs(b.Mean-100) > 1e-9 {
+		t.Errorf("the condition.Baseline's own score is %v, want 100", b.Mean)
 	}
-	for _, cond := range []string{MTLMonkey, MTLShuffled} {
+	for _, cond := range []string{condition.MTLMonkey, condition.MTLShuffled} {
 		if res.Regression[cond] == nil || len(res.Sweep[cond]) != 1+len(scales.Smoke.SweepRatios) {
 			t.Errorf("%s: regression %v over %d runs (%s)", cond, res.Regression[cond], len(res.Sweep[cond]), res.RegressionNote[cond])
 		}
@@ -285,7 +302,7 @@ func checkAnalyses(t *testing.T, r *Runner) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v.Images) != len(ReconModels) || len(v.Spectral) != len(e.Target) {
+	if len(v.Images) != len(ReconModels(r.Scale)) || len(v.Spectral) != len(e.Target) {
 		t.Errorf("explorer: %d reconstructions, spectral control of %d pixels", len(v.Images), len(v.Spectral))
 	}
 	for i, n := range v.Achieved {
@@ -326,9 +343,9 @@ func TestStagesKeysAndSelect(t *testing.T) {
 		t.Errorf("%d mini stages, want %d", len(stages), want)
 	}
 	keys := func(s scales.Scale) map[string]string {
-		k := map[string]string{}
-		for _, st := range Stages(s) {
-			k[st.ID] = st.Key(s, k)
+		k, err := (&Runner{Scale: s}).Keys()
+		if err != nil {
+			t.Fatal(err)
 		}
 		return k
 	}
@@ -352,7 +369,7 @@ func TestStagesKeysAndSelect(t *testing.T) {
 	}
 	// A readout stage reads its run and the run's inputs, and the robustness analysis reads every readout.
 	for _, st := range stages {
-		if st.Model == MTLReadout && (st.Deps[0] != strings.TrimPrefix(st.ID, "readout/") || !ids["eval/"+st.Deps[0]] ||
+		if st.Model == condition.MTLReadout && (st.Deps[0] != strings.TrimPrefix(st.ID, "readout/") || !ids["eval/"+st.Deps[0]] ||
 			!slices.Contains(stages[len(stages)-1].Deps, st.ID)) {
 			t.Errorf("readout stage %s: deps %v", st.ID, st.Deps)
 		}
@@ -383,7 +400,7 @@ func TestRestrictedStudy(t *testing.T) {
 		}
 		ids[st.ID] = true
 		switch st.Model {
-		case Oracle, OracleStage1, OracleReadout, MTLOracle, MTLRecorded, MTLNoiseFree, ResolutionClassifier:
+		case condition.Oracle, condition.OracleStage1, condition.OracleReadout, condition.MTLOracle, condition.MTLRecorded, condition.MTLNoiseFree, condition.ResolutionClassifier:
 			t.Errorf("the gpu scale trains %s (stage %s)", st.Model, st.ID)
 		}
 	}
@@ -394,12 +411,17 @@ func TestRestrictedStudy(t *testing.T) {
 		t.Errorf("%d gpu stages, want %d", len(ids), want)
 	}
 	if !ids["analysis/robustness"] || ids["analysis/recon"] || ids["targets/oracle"] {
-		t.Errorf("gpu stages: robustness %v, recon %v, Oracle targets %v", ids["analysis/robustness"],
+		t.Errorf("gpu stages: robustness %v, recon %v, condition.Oracle targets %v", ids["analysis/robustness"],
 			ids["analysis/recon"], ids["targets/oracle"])
 	}
 	limited := scales.Mini
 	limited.Data.FirstTrain = 48000
-	if Stages(scales.Mini)[0].Key(scales.Mini, nil) == Stages(limited)[0].Key(limited, nil) {
+	k1, err1 := (&Runner{Scale: scales.Mini}).Keys()
+	k2, err2 := (&Runner{Scale: limited}).Keys()
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if k1[V1Stage] == k2[V1Stage] {
 		t.Error("FirstTrain does not enter the keys")
 	}
 }

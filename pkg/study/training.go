@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/data"
 	"github.com/robustvision/cotrain/pkg/neural"
 	"github.com/robustvision/cotrain/pkg/record"
@@ -15,45 +16,33 @@ import (
 
 // The Training and Targets stages: the models of Table 1 (Section 2) and the MTL targets, configured from the scale.
 
-// TrainConfig is the training configuration of a stage at this scale.
+// TrainConfig is the training configuration of a stage at this scale: the authors' defaults for the condition's
+// objective (condition table), with the scale's budget, batch and learning rate.
 func (r *Runner) TrainConfig(st Stage) (train.Config, error) {
 	s := r.Scale
-	var cfg train.Config
-	switch st.Model {
-	case Baseline:
-		cfg = train.Defaults(train.Classification, s.Model, s.Epochs, st.Seed)
-	case OracleStage1:
-		cfg = train.Defaults(train.CorruptionConsistency, s.Model, s.Epochs, st.Seed)
-	case Oracle:
-		cfg = train.Defaults(train.Classification, s.Model, s.Epochs, st.Seed)
+	c, ok := condition.ByName(st.Model)
+	if !ok || st.Kind != Training {
+		return train.Config{}, fmt.Errorf("stage %s: %q is not a trained model", st.ID, st.Model)
+	}
+	cfg := train.Defaults(c.Objective, s.Model, s.EpochsOf(c.Budget), st.Seed)
+	if c.Init != "" {
 		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
-	case Predictor, ResolutionPredictor:
-		cfg = train.Defaults(train.NeuralPrediction, s.Model, s.PredictorEpochs, st.Seed)
-	case ResolutionClassifier: // the appendix's Fig. 12: the predictor's block (to conv3_1) frozen, the rest classifies
-		cfg = train.Defaults(train.Classification, s.Model, s.Epochs, st.Seed)
-		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
-	case OracleReadout:
-		cfg = train.Defaults(train.NeuralPrediction, s.Model, s.OracleReadoutEpochs, st.Seed)
-		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
-	case MTLReadout: // the co-trained readout goes on learning (the predictor's objective), the shared block frozen
-		cfg = train.Defaults(train.NeuralPrediction, s.Model, s.ReadoutEpochs, st.Seed)
+	}
+	if c.InitReadout {
 		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared", "/readout"}
-	case MTLMonkey, MTLOracle, MTLShuffled, MTLRecorded, MTLNoiseFree:
-		cfg = train.Defaults(train.MultiTask, s.Model, s.Epochs, st.Seed)
+	}
+	if c.Objective == train.MultiTask {
 		cfg.Ratio = st.Ratio
-	default:
-		return cfg, fmt.Errorf("stage %s: %q is not a trained model", st.ID, st.Model)
 	}
 	if s.Batch > 0 {
 		cfg.Batch = s.Batch
 	}
-	switch {
-	case cfg.Objective == train.NeuralPrediction && s.PredictorLearningRate > 0:
-		cfg.Adam.LearningRate = s.PredictorLearningRate
-	case st.Model == Oracle && s.OracleLearningRate > 0:
-		cfg.SGD.LearningRate = s.OracleLearningRate
-	case cfg.Objective != train.NeuralPrediction && s.LearningRate > 0:
-		cfg.SGD.LearningRate = s.LearningRate
+	if lr := s.RateOf(c.Rate); lr > 0 {
+		if c.Rate == condition.AdamRate {
+			cfg.Adam.LearningRate = lr
+		} else {
+			cfg.SGD.LearningRate = lr
+		}
 	}
 	return cfg, nil
 }
@@ -74,7 +63,7 @@ func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 		return err
 	}
 	rec.Results["epochs"] = float64(len(metrics))
-	if st.Model == MTLReadout {
+	if st.Model == condition.MTLReadout {
 		for _, m := range metrics {
 			if m.Improved {
 				rec.Results["best_epoch"] = float64(m.Epoch)
@@ -96,6 +85,7 @@ func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 	}
 	rec.Provenance.Finish()
 	m.Info.Provenance = rec.Provenance
+	m.Info.Stage = &train.StageStamp{ID: st.ID, Scale: r.Scale.Name, Condition: st.Model, Seed: st.Seed, Key: rec.Key}
 	return m.Save(filepath.Join(dir, modelFile))
 }
 
@@ -123,59 +113,62 @@ func (r *Runner) Retrain(id, dir string, after func(epoch int, m *train.Model) e
 	return train.Train(r.Backend, cfg, d, train.Options{Dir: dir, Progress: r.Log, AfterEpoch: after})
 }
 
-// trainData assembles what a stage trains on.
+// trainData assembles what a stage trains on: the recording for a model of it, else the classification images, with
+// the condition's neural targets, and the weights of the run it starts from (its first input).
 func (r *Runner) trainData(st Stage) (train.Data, error) {
-	if st.Model == MTLReadout {
+	c := condition.Must(st.Model)
+	if c.InitReadout {
 		return r.readoutData(st)
 	}
 	var d train.Data
-	needsImages := st.Model != Predictor && st.Model != OracleReadout && st.Model != ResolutionPredictor
-	if needsImages {
-		p, err := r.Images()
-		if err != nil {
-			return d, err
-		}
-		d.Images = p
+	p, err := r.Images()
+	if err != nil {
+		return d, err
 	}
-	switch st.Model {
-	case Predictor, OracleReadout, ResolutionPredictor:
+	if c.Objective == train.NeuralPrediction {
 		monkey, err := r.monkeyAt(st.PPD)
-		if err != nil {
-			return d, err
-		}
-		p, err := r.Images()
 		if err != nil {
 			return d, err
 		}
 		if d, err = train.NeuralData(monkey, 0.1, st.Seed, &p.Stats); err != nil {
 			return d, err
 		}
-	case MTLRecorded:
-		monkey, _, err := r.Monkey()
-		if err != nil {
-			return d, err
-		}
-		d.Neural, _ = train.Recorded(monkey, 0, st.Seed)
-	case MTLMonkey, MTLShuffled, MTLOracle, MTLNoiseFree:
-		t, err := r.loadTargets(st.Deps[0])
-		if err != nil {
-			return d, err
-		}
-		if st.Model == MTLShuffled {
-			t = t.Shuffled(st.Seed)
-		}
-		d.Neural = t
+	} else {
+		d.Images = p
 	}
-	if st.Model == Oracle || st.Model == OracleReadout || st.Model == ResolutionClassifier {
-		stage1, err := r.LoadModel(st.Deps[0])
+	if t, ok := c.TargetsOf(); ok {
+		if d.Neural, err = r.neuralTargets(t, c.Shuffle, st.Seed); err != nil {
+			return d, err
+		}
+	}
+	if c.Init != "" {
+		from, err := r.LoadModel(st.Deps[0])
 		if err != nil {
 			return d, err
 		}
-		if d.Init, err = stage1.Weights(); err != nil {
+		if d.Init, err = from.Weights(); err != nil {
 			return d, err
 		}
 	}
 	return d, nil
+}
+
+// neuralTargets are a multi-task run's targets: the recorded trials, or a targets stage's responses on the
+// classification training images (permuted across images with seed when shuffled).
+func (r *Runner) neuralTargets(t condition.Targets, shuffle bool, seed uint64) (*train.Responses, error) {
+	if t.Name == condition.Recorded {
+		monkey, _, err := r.Monkey()
+		if err != nil {
+			return nil, err
+		}
+		resp, _ := train.Recorded(monkey, 0, seed)
+		return resp, nil
+	}
+	resp, err := r.loadTargets(t)
+	if err != nil || !shuffle {
+		return resp, err
+	}
+	return resp.Shuffled(seed), nil
 }
 
 // readoutData is what an MTL run's readout stage trains on: the run's own neural data (its targets, or the recorded
@@ -283,19 +276,13 @@ func (r *Runner) targets(st Stage, rec *record.Stage) error {
 	return neural.WriteResponsesNPY(filepath.Join(r.Dir(st.ID), responsesFile), set.N, neurons, values)
 }
 
-// targetSources names what each set of targets is, wherever it appears.
-var targetSources = map[string]string{
-	"targets/monkey":    "responses predicted by the Monkey Predictor (trained on SIMULATED V1)",
-	"targets/oracle":    "responses predicted by a readout on the frozen Oracle block (trained on SIMULATED V1)",
-	"targets/noisefree": "noise-free responses of the SIMULATED V1 population",
-}
-
-func (r *Runner) loadTargets(id string) (*train.Responses, error) {
+// loadTargets reads a targets stage's responses on the classification training images.
+func (r *Runner) loadTargets(t condition.Targets) (*train.Responses, error) {
 	p, err := r.Images()
 	if err != nil {
 		return nil, err
 	}
-	file := filepath.Join(r.Dir(id), responsesFile)
+	file := filepath.Join(r.Dir(t.Stage()), responsesFile)
 	values, rows, cols, err := neural.ReadResponsesNPY(file)
 	if err != nil {
 		return nil, err
@@ -303,5 +290,5 @@ func (r *Runner) loadTargets(id string) (*train.Responses, error) {
 	if rows != p.Train.N {
 		return nil, fmt.Errorf("%s: %d rows for %d training images (recompute the stage)", file, rows, p.Train.N)
 	}
-	return train.OnImages(targetSources[id], p.Train, values, cols)
+	return train.OnImages(t.About, p.Train, values, cols)
 }

@@ -114,7 +114,14 @@ func (r *Runner) RecordV1(seed uint64, photos []data.PhotoImage) (*neural.Datase
 		return nil, err
 	}
 	st := Stage{ID: V1Stage, Kind: Recording, Seed: seed}
-	key := st.Key(r.Scale, nil)
+	cfg, err := r.Config(st)
+	if err != nil {
+		return nil, err
+	}
+	key, err := Key(cfg, nil, nil)
+	if err != nil {
+		return nil, err
+	}
 	if photos != nil {
 		key = "photos-" + key
 	}

@@ -27,6 +27,26 @@ type ModelInfo struct {
 	Neurons       int                `json:"neurons,omitempty"`        // size of the readout (0: none)
 	NeuronsSource string             `json:"neurons_source,omitempty"` // what the readout was trained on
 	Provenance    *provenance.Record `json:"provenance,omitempty"`
+	// Stage is the study's stage that wrote the model (nil for a model trained outside the study): a stage that
+	// loads it checks that it is its own (pkg/study).
+	Stage *StageStamp `json:"stage,omitempty"`
+}
+
+// StageStamp names the stage of the study that trained a model: its ID, scale, condition, seed and key.
+type StageStamp struct {
+	ID        string `json:"id"`
+	Scale     string `json:"scale"`
+	Condition string `json:"condition"`
+	Seed      uint64 `json:"seed"`
+	Key       string `json:"key"`
+}
+
+// ReadModelInfo reads the description of the model in a checkpoint written by Save (its variables are checked
+// but not kept).
+func ReadModelInfo(file string) (ModelInfo, error) {
+	var info ModelInfo
+	_, err := ReadCheckpoint(file, &info)
+	return info, err
 }
 
 // Model is a trained network in evaluation mode (batch norm with running statistics, the readout at μ, no dropout).

@@ -1,0 +1,7 @@
+package analysis
+
+// Version is the version of the numbers this package computes: Section 4's analysis (its images, reconstructions' statistics and paired comparisons). Change it
+// with any change of code that changes them: it is part of the key of every stage of the study whose outputs
+// depend on it (pkg/study), so results cached by the old code count as stale. TestGolden fails when the numbers
+// change while Version stays (pkg/internal/golden).
+const Version = "1"
