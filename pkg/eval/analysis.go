@@ -22,6 +22,9 @@ type Evaluated struct {
 	Accuracies  []Accuracy
 	BootstrapSD float64 // of the clean accuracy (a fraction); NaN when unknown
 	FEVe        float64 // the run's readout FEVe on the reliable neurons; NaN when it has no readout
+	// FEVeCoTrained is the FEVe of the readout as co-training left it, where a later stage trained the readout on
+	// (FEVe is then that stage's); NaN otherwise.
+	FEVeCoTrained float64
 	Outcomes    *Clean  // per-image outcomes (for paired comparisons); nil when unknown
 }
 
@@ -39,6 +42,9 @@ type Robustness struct {
 	Sweep          map[string][]SweepPoint     `json:"sweep"`          // per condition (mtl-monkey, mtl-shuffled)
 	Regression     map[string]*Regression      `json:"regression"`     // robustness ~ clean accuracy + FEVe, per condition
 	RegressionNote map[string]string           `json:"regression_note,omitempty"`
+	// RegressionCoTrained is the same regression on the co-trained readouts' FEVe (the paper's), where the scale's
+	// readouts were trained on in stages of their own (Regression then uses theirs).
+	RegressionCoTrained map[string]*Regression `json:"regression_cotrained,omitempty"`
 	// Paired comparisons with 95 % bootstrap intervals over seeds and test images (paired.go for the keys), and why
 	// a comparison could not be made.
 	Paired     map[string]Interval  `json:"paired"`
@@ -55,6 +61,8 @@ type SweepPoint struct {
 	CleanAcc   float64 `json:"clean_acc"`  // %
 	FEVe       float64 `json:"feve"`       // readout FEVe on the neurons with FEV > 0.15
 	Robustness float64 `json:"robustness"` // total robustness score (%)
+	// FEVeCoTrained is the co-trained readout's FEVe where a readout stage trained it on (0 otherwise).
+	FEVeCoTrained float64 `json:"feve_cotrained,omitempty"`
 }
 
 // Analysis says what Analyze compares.
@@ -74,7 +82,8 @@ func (a Analysis) Analyze(runs []Evaluated) (*Robustness, error) {
 		Clean: map[string]Score{}, BootstrapSD: map[string]float64{}, Total: map[string]Score{},
 		PerCategory: map[string]map[string]Score{}, PerCorruption: map[string]map[string]Score{},
 		FEVe: map[string]float64{}, Sweep: map[string][]SweepPoint{}, Regression: map[string]*Regression{},
-		RegressionNote: map[string]string{}, FEVeSeeds: map[string][]float64{}, Chance: a.Chance}
+		RegressionNote: map[string]string{}, FEVeSeeds: map[string][]float64{}, Chance: a.Chance,
+		RegressionCoTrained: map[string]*Regression{}}
 	main := map[string]map[uint64]Evaluated{}
 	var sweep []Evaluated
 	for _, e := range runs {
@@ -149,21 +158,38 @@ func (a Analysis) Analyze(runs []Evaluated) (*Robustness, error) {
 			return nil, err
 		}
 		res.Sweep[cond] = pts
-		var y, acc, fv []float64
+		var y, acc, fv, co []float64
+		cotrained := true
 		for _, p := range pts {
 			y, acc, fv = append(y, p.Robustness), append(acc, p.CleanAcc), append(fv, p.FEVe)
+			co = append(co, p.FEVeCoTrained)
+			cotrained = cotrained && p.FEVeCoTrained != 0
 		}
-		reg, err := OLS(y, []string{"clean accuracy", "FEVe"}, acc, fv)
-		if err == nil && !allFinite(reg) {
-			err = fmt.Errorf("the fit is degenerate (a perfect fit leaves no error to test against)")
-		}
+		reg, err := regress(y, acc, fv)
 		if err != nil {
 			res.RegressionNote[cond] = fmt.Sprintf("no regression over %d runs: %v", len(pts), err)
 			continue
 		}
-		res.Regression[cond] = &reg
+		res.Regression[cond] = reg
+		if cotrained {
+			if reg, err := regress(y, acc, co); err == nil {
+				res.RegressionCoTrained[cond] = reg
+			}
+		}
 	}
 	return res, nil
+}
+
+// regress is Fig. 3C's regression, robustness ~ clean accuracy + FEVe, with t-tests.
+func regress(y, acc, fv []float64) (*Regression, error) {
+	reg, err := OLS(y, []string{"clean accuracy", "FEVe"}, acc, fv)
+	if err == nil && !allFinite(reg) {
+		err = fmt.Errorf("the fit is degenerate (a perfect fit leaves no error to test against)")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &reg, nil
 }
 
 // sweepPoints is each run's total robustness against the Baseline, with its clean accuracy and FEVe, ordered from
@@ -179,9 +205,12 @@ func sweepPoints(runs []Evaluated, baseline map[uint64][]Accuracy) ([]SweepPoint
 		if err != nil {
 			return nil, err
 		}
-		pt := SweepPoint{Ratio: ratio, Seed: e.Run.Seed, Robustness: total.Mean, FEVe: e.FEVe}
+		pt := SweepPoint{Ratio: ratio, Seed: e.Run.Seed, Robustness: total.Mean, FEVe: e.FEVe, FEVeCoTrained: e.FEVeCoTrained}
 		if math.IsNaN(pt.FEVe) {
 			pt.FEVe = 0
+		}
+		if math.IsNaN(pt.FEVeCoTrained) {
+			pt.FEVeCoTrained = 0
 		}
 		for _, a := range e.Accuracies {
 			if a.Severity == 0 {

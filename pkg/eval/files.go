@@ -27,7 +27,7 @@ func SaveEvaluation(dir string, clean *Clean, accs []Accuracy) error {
 // LoadEvaluation reads the evaluation of run saved in dir and checks that its accuracies are those of its
 // per-image outcomes and belong to run; its FEVe is NaN (the caller knows the trained run).
 func LoadEvaluation(dir string, run Run) (Evaluated, error) {
-	e := Evaluated{Run: run, BootstrapSD: math.NaN(), FEVe: math.NaN()}
+	e := Evaluated{Run: run, BootstrapSD: math.NaN(), FEVe: math.NaN(), FEVeCoTrained: math.NaN()}
 	var err error
 	if e.Accuracies, err = ReadAccuracies(filepath.Join(dir, accuraciesFile)); err != nil {
 		return e, err

@@ -63,5 +63,5 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	values["ols/b"], values["ols/p"] = reg.Coef[2], reg.P[2]
-	golden.Check(t, Version, values, 1e-12)
+	golden.Check(t, Version+"/"+AnalysisVersion, values, 1e-12)
 }

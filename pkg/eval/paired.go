@@ -197,6 +197,8 @@ func PairedBootstrap(runs map[string]map[uint64]*Clean, models []string, corrupt
 //	robustness-chance/M   the same with chance accuracy subtracted from M's and the Baseline's
 //	clean-diff/A-vs-B     A's clean accuracy minus B's (percentage points), paired by seed
 //	robustness-diff/A-vs-B  A's total robustness score minus B's (points of %)
+//	robustness-category/M/CAT  M's robustness score over the paper's corruptions of one category (Fig. 3A)
+//	improved-corruptions/M  how many of the paper's 14 corruptions M's score is above 100 on (Section 3: "9/14")
 func pairedStatistics(runs map[string]map[uint64]*Clean, baseline string, models []string, pairs [][2]string,
 	chance float64) (map[string]Interval, map[string]string) {
 	out, notes := map[string]Interval{}, map[string]string{}
@@ -220,6 +222,21 @@ func pairedStatistics(runs map[string]map[uint64]*Clean, baseline string, models
 		add("robustness-chance/"+m, []string{m, baseline}, func(r map[string][]summary) float64 {
 			return robustness(r[m], r[baseline], corr, chance)
 		})
+		for _, cat := range Categories() {
+			cs := CategoryCorruptions(cat)
+			add("robustness-category/"+m+"/"+cat, []string{m, baseline}, func(r map[string][]summary) float64 {
+				return robustness(r[m], r[baseline], cs, 0)
+			})
+		}
+		add("improved-corruptions/"+m, []string{m, baseline}, func(r map[string][]summary) float64 {
+			n := 0
+			for _, c := range corr {
+				if robustness(r[m], r[baseline], []string{c}, 0) > 100 {
+					n++
+				}
+			}
+			return float64(n)
+		})
 	}
 	for _, p := range pairs {
 		a, b := p[0], p[1]
@@ -238,6 +255,22 @@ func pairedStatistics(runs map[string]map[uint64]*Clean, baseline string, models
 		}
 	}
 	return out, notes
+}
+
+// Categories are ImageNet-C's four categories of corruptions, in Fig. 3A's order.
+func Categories() []string {
+	return []string{string(corrupt.Noise), string(corrupt.Blur), string(corrupt.Weather), string(corrupt.Digital)}
+}
+
+// CategoryCorruptions are the paper's corruptions (glass blur left out) of one category.
+func CategoryCorruptions(cat string) []string {
+	var out []string
+	for _, c := range corrupt.All() {
+		if string(c.Category) == cat && c.Name != "glass_blur" {
+			out = append(out, c.Name)
+		}
+	}
+	return out
 }
 
 // PairedKey names a paired statistic (pairedStatistics).

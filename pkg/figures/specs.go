@@ -1,6 +1,8 @@
 package figures
 
 import (
+	"errors"
+
 	"github.com/robustvision/cotrain/pkg/analysis"
 	"github.com/robustvision/cotrain/pkg/corrupt"
 	"github.com/robustvision/cotrain/pkg/eval"
@@ -153,12 +155,18 @@ var Specs = []Spec{
 		}},
 	{Name: "findings", File: "findings.md", What: "Findings: the paper's claims against this reproduction, with verdicts",
 		Function: "Findings", Notebook: "00_overview.ipynb, In [4]; 03_results.ipynb, In [11]",
-		Needs: []Need{NeedRobustness, NeedAnalysis},
+		Needs: []Need{NeedRobustness, NeedAnalysis, NeedResolution},
 		Text: func(in *Inputs) (string, error) {
 			if in.Robustness == nil {
 				return "", in.missing(NeedRobustness)
 			}
-			return Findings(in.Robustness, in.Analysis).Markdown(), nil // Section 4's rows need the analysis
+			// Section 4's rows need the analysis, Fig. 12's the resolution search: left out where the scale runs none.
+			for _, n := range []Need{NeedAnalysis, NeedResolution} {
+				if err := in.Missing[n]; err != nil && !errors.Is(err, results.ErrNotInStudy) {
+					return "", in.missing(n)
+				}
+			}
+			return Findings(in.Robustness, in.Analysis, in.Resolution).Markdown(), nil
 		}},
 	{Name: "fig4", File: "fig4_toy.png", What: "Fig. 4: norm-constrained optima of a toy quadratic", Function: "Fig4",
 		Notebook: "04_analysis.ipynb, In [3]",

@@ -107,6 +107,7 @@ type Table struct {
 	Caption string
 	Header  []string
 	Rows    [][]string
+	Note    string // a sentence under the table ("" for none)
 }
 
 // HTML renders the table for a notebook (GoNB's DisplayHTML).
@@ -129,6 +130,9 @@ func (t Table) HTML() string {
 		b.WriteString("</tr>")
 	}
 	b.WriteString("</table>")
+	if t.Note != "" {
+		fmt.Fprintf(&b, `<p style="font-size:90%%">%s</p>`, html.EscapeString(t.Note))
+	}
 	return b.String()
 }
 
@@ -145,6 +149,9 @@ func (t Table) Markdown() string {
 	b.WriteString("\n")
 	for _, r := range t.Rows {
 		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+	}
+	if t.Note != "" {
+		fmt.Fprintf(&b, "\n%s\n", t.Note)
 	}
 	return b.String()
 }

@@ -64,10 +64,13 @@ var PaperNorms = []float64{5, 10, 15, 20, 30, 40, 60, 80, 100}
 func NormsFor(size int) []float64 {
 	out := make([]float64, len(PaperNorms))
 	for i, n := range PaperNorms {
-		out[i] = n * float64(size) / 64
+		out[i] = NormFor(n, size)
 	}
 	return out
 }
+
+// NormFor maps one of the paper's norm constraints (for 64×64 inputs) to images of size×size, as NormsFor does.
+func NormFor(paper float64, size int) float64 { return paper * float64(size) / 64 }
 
 // Problem is one reconstruction: a target image in the model's input units (grey, H×W, normalised) and the norm
 // constraint ‖x‖ ≤ Norm. Norms are in the units of the authors' input tensor, in which the grey image is repeated

@@ -31,6 +31,7 @@ type ModelResult struct {
 // frozen block (to conv3_1).
 type ResolutionPoint struct {
 	PPD, FEVe, Accuracy, Chance float64
+	TestImages                  int    // the classifier's test images
 	Predictor, Classifier       string // the two runs' stage IDs
 }
 

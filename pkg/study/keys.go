@@ -112,7 +112,7 @@ func versions(kind Kind, c condition.Condition) map[string]string {
 	case Evaluation:
 		v["models"], v["train"], v["corrupt"], v["eval"] = models.Version, train.Version, corrupt.Version, eval.Version
 	case Robustness:
-		v["eval"] = eval.Version
+		v["eval-analysis"] = eval.AnalysisVersion
 	case Analysis:
 		v["models"], v["train"], v["corrupt"] = models.Version, train.Version, corrupt.Version
 		v["recon"], v["saliency"], v["analysis"] = recon.Version, saliency.Version, analysis.Version

@@ -80,7 +80,7 @@ func (r *Runner) ResolutionResults() ([]results.ResolutionPoint, error) {
 		if st.Model != condition.ResolutionClassifier {
 			continue
 		}
-		p := results.ResolutionPoint{PPD: st.PPD, Predictor: st.Deps[0], Classifier: st.ID}
+		p := results.ResolutionPoint{PPD: st.PPD, Predictor: st.Deps[0], Classifier: st.ID, TestImages: r.testImages()}
 		for _, id := range []string{p.Predictor, p.Classifier} {
 			if s := byID[id]; s.State != Done {
 				return nil, &NotDoneError{Stage: id, State: s.State, Problem: s.Problem, Scale: r.Scale.Name}
@@ -101,6 +101,15 @@ func (r *Runner) ResolutionResults() ([]results.ResolutionPoint, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].PPD < out[j].PPD })
 	return out, nil
+}
+
+// testImages is the number of the scale's clean test images (10 classes; all of Fashion-MNIST's 10,000 where the
+// scale takes no subset).
+func (r *Runner) testImages() int {
+	if n := r.Scale.Data.TestPerClass; n > 0 {
+		return 10 * n
+	}
+	return 10000
 }
 
 func meanOf(v []float64) float64 {

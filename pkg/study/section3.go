@@ -90,8 +90,14 @@ func (r *Runner) robustnessStage(st Stage, rec *record.Stage) error {
 		if err != nil {
 			return err
 		}
-		if v, ok := RunFEVe(byID, byID[dep].Deps[0]); ok {
+		run := byID[dep].Deps[0]
+		if v, ok := RunFEVe(byID, run); ok {
 			e.FEVe = v
+		}
+		if _, later := byID[ReadoutStage(run)]; later && byID[run].Record != nil {
+			if v, ok := byID[run].Record.Results["feve_reliable"]; ok {
+				e.FEVeCoTrained = v
+			}
 		}
 		runs = append(runs, e)
 	}
