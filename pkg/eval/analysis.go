@@ -25,7 +25,7 @@ type Evaluated struct {
 	// FEVeCoTrained is the FEVe of the readout as co-training left it, where a later stage trained the readout on
 	// (FEVe is then that stage's); NaN otherwise.
 	FEVeCoTrained float64
-	Outcomes    *Clean  // per-image outcomes (for paired comparisons); nil when unknown
+	Outcomes      *Clean // per-image outcomes (for paired comparisons); nil when unknown
 }
 
 // Robustness is robustness.json: Section 3's results at one scale.

@@ -21,15 +21,15 @@ func TestJudge(t *testing.T) {
 		{up, 101, 110, Reproduced, "smaller than the paper's 118"},
 		{up, 125, 140, Reproduced, "larger than the paper's 118"},
 		{up, 85, 97, Contradicted, "opposite"},
-		{up, 92.8, 106, Contradicted, "ruled out"},          // contains 100, excludes 118
-		{up, 93.3, 126.3, Inconclusive, "both"},             // contains 100 and 118
+		{up, 92.8, 106, Contradicted, "ruled out"}, // contains 100, excludes 118
+		{up, 93.3, 126.3, Inconclusive, "both"},    // contains 100 and 118
 		{Claim{Null: 100, Sign: 1, Effect: nan}, 93, 126, Inconclusive, "no size"},
 		{Claim{Null: 100, Sign: 1, Effect: nan}, 101, 126, Reproduced, "above"},
 		{down, -3.2, -0.8, Reproduced, "below 0"},
 		{down, -1.6, 0.8, Contradicted, "ruled out"},
 		{down, -4, 1, Inconclusive, "both"},
 		{down, 0.5, 2, Contradicted, "opposite"},
-		{Claim{Null: 0, Sign: 0, Margin: 5}, -3, 4, Reproduced, "within"},  // equivalence holds
+		{Claim{Null: 0, Sign: 0, Margin: 5}, -3, 4, Reproduced, "within"},      // equivalence holds
 		{Claim{Null: 0, Sign: 0, Margin: 5}, -40, -6, Contradicted, "outside"}, // equivalence fails
 		{Claim{Null: 0, Sign: 0, Margin: 5}, -8, 4, Inconclusive, "neither"},
 		{Claim{Null: 100, AtMost: true, Margin: 5}, 80, 103, Reproduced, "below"},

@@ -333,7 +333,7 @@ func section4Findings(a *analysis.Result) []finding {
 // classification accuracy (the difference to the best of the others, with a normal interval over the test images).
 func resolutionFinding(points []results.ResolutionPoint) finding {
 	f := finding{claim: "the lowest resolution of the search gives the best classification accuracy",
-		paper: "Appendix, Fig. 12: \"the lowest resolution values are associated with the highest classification accuracies\"",
+		paper:  "Appendix, Fig. 12: \"the lowest resolution values are associated with the highest classification accuracies\"",
 		source: "resolution/ppd*/classifier/stage.json", exactP: math.NaN()}
 	low := points[0]
 	best := points[1]
