@@ -19,8 +19,10 @@ import (
 //     high-frequency share of a reconstruction's energy: the fraction of its spectral power at spatial frequencies
 //     above a quarter of the sampling rate, where the clean images have little power and pixel noise has most of
 //     its own (white noise: 1 − π/16 ≈ 80 %).
-//   - Fig. 7: MTL-Monkey's reconstructions keep more of their energy in the salient region (higher ϱ̄) than the
-//     other models' and than the spectral control.
+//   - Fig. 5: MTL-Monkey's reconstructions stress edges and object boundaries: the edge ratio is ϱ̄ with the clean
+//     image's edges for the salient region (saliency.EdgeMap: the pixels holding 0.7 of its gradient magnitude).
+//   - Fig. 7: MTL-Monkey's reconstructions of the undistorted images keep more of their energy in the salient region
+//     (higher ϱ̄) than the other models' and than the spectral control.
 
 // HighFrequencyShare is the fraction of an h×w image's spectral power (its mean removed) at frequencies above a
 // quarter of the sampling rate (radius beyond h/4 in the centred spectrum); NaN for a constant image.
@@ -84,15 +86,16 @@ func PairedOverImages(a, b []float64, seed uint64) (eval.Interval, error) {
 		High: stat.Quantile(0.975, stat.Empirical, reps, nil), Seeds: 1, Replicates: PairedReplicates}, nil
 }
 
-// compare fills a.Paired with MTL-Monkey's (the model spectralOf) differences to every other model and to the
-// spectral control: in ϱ̄ at every norm ("ratio-diff/<model>-vs-<other>/<norm>") and in the high-frequency share at
-// every norm ("noise-diff/…"; negative: less noisy).
-func (a *Result) compare(spectralOf string) {
+// compare fills a.Paired with the paired comparisons over images, at every norm:
+//
+//	noise-diff/A-vs-B/N   A's high-frequency share minus B's (negative: A's reconstruction of the noisy image is less
+//	                      noisy): SpectralOf against every other model and the spectral control, and every other
+//	                      model against the Baseline
+//	edge-diff/A-vs-B/N    the same for the edge ratio (positive: A stresses edges more)
+//	ratio-diff/A-vs-B/N   ϱ̄ of the undistorted images' reconstructions: SpectralOf against the other saliency models
+//	                      and the spectral control
+func (a *Result) compare() {
 	a.Paired, a.PairedNote = map[string]eval.Interval{}, map[string]string{}
-	mi := a.ModelIndex(spectralOf)
-	if mi < 0 {
-		return
-	}
 	column := func(v [][]float64, j int) []float64 {
 		out := make([]float64, len(v))
 		for i := range v {
@@ -108,16 +111,34 @@ func (a *Result) compare(spectralOf string) {
 		}
 		a.Paired[key] = iv
 	}
+	const spectral = "spectral-control"
+	mi, base := a.ModelIndex(a.SpectralOf), a.ModelIndex("baseline")
 	for j, n := range a.Norms {
+		key := func(stat, x, y string) string { return fmt.Sprintf("%s/%s-vs-%s/%g", stat, x, y, n) }
 		for oi, other := range a.Models {
-			if oi == mi {
-				continue
+			if mi >= 0 && oi != mi {
+				add(key("noise-diff", a.SpectralOf, other), column(a.Noise[mi], j), column(a.Noise[oi], j))
+				add(key("edge-diff", a.SpectralOf, other), column(a.Edge[mi], j), column(a.Edge[oi], j))
 			}
-			suffix := fmt.Sprintf("%s-vs-%s/%g", spectralOf, other, n)
-			add("ratio-diff/"+suffix, column(a.Ratio[mi], j), column(a.Ratio[oi], j))
-			add("noise-diff/"+suffix, column(a.Noise[mi], j), column(a.Noise[oi], j))
+			if base >= 0 && oi != base && oi != mi {
+				add(key("noise-diff", other, "baseline"), column(a.Noise[oi], j), column(a.Noise[base], j))
+			}
 		}
-		add(fmt.Sprintf("ratio-diff/%s-vs-spectral-control/%g", spectralOf, n), column(a.Ratio[mi], j),
-			column(a.Spectral, j))
+		if mi >= 0 {
+			add(key("noise-diff", a.SpectralOf, spectral), column(a.Noise[mi], j), column(a.SpectralNoise, j))
+			add(key("edge-diff", a.SpectralOf, spectral), column(a.Edge[mi], j), column(a.SpectralEdge, j))
+		}
+		si := a.SaliencyIndex(a.SpectralOf)
+		if si < 0 {
+			continue
+		}
+		for oi, other := range a.SaliencyModels {
+			if oi != si {
+				add(key("ratio-diff", a.SpectralOf, other), column(a.Ratio[si], j), column(a.Ratio[oi], j))
+			}
+		}
+		if len(a.Spectral) > 0 {
+			add(key("ratio-diff", a.SpectralOf, spectral), column(a.Ratio[si], j), column(a.Spectral, j))
+		}
 	}
 }

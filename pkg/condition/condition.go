@@ -134,8 +134,10 @@ type Condition struct {
 	Readout     bool   // its readout gets a stage of its own (scales with readout stages)
 	Swept       bool   // part of the batch-ratio sweep (Fig. 3C)
 	// Reconstruct is Section 4's reconstruction optimiser for it, the paper's: "sgd" for the MTL models, "adam"
-	// for the Baseline and the Oracle ("" not reconstructed).
+	// for the Baseline and the Oracle ("" not reconstructed). Salient: its reconstructions of the undistorted images
+	// are compared on saliency (Fig. 6, 7: the paper's MTL-Monkey, Oracle and Baseline).
 	Reconstruct string
+	Salient     bool
 	// Against are the conditions Section 3 compares it with, paired by seed and test image (a difference this
 	// condition minus that one).
 	Against []string
@@ -162,7 +164,7 @@ type Condition struct {
 // the order of the paper's tables.
 var All = []Condition{
 	{Name: Baseline, Label: "Baseline", Paper: "Table 1", Objective: train.Classification, Budget: ClassifierEpochs,
-		Rate: SGDRate, Evaluated: true, Reconstruct: "adam", Central: true, PaperClean: "49.26 ± 1.63",
+		Rate: SGDRate, Evaluated: true, Reconstruct: "adam", Salient: true, Central: true, PaperClean: "49.26 ± 1.63",
 		Table1: &Table1Row{"images", "—", "VGG-19-BN trained for classification only"},
 		Colour: color.RGBA{0x44, 0x44, 0x44, 0xff}, Cost: 1},
 	{Name: Predictor, Label: "Monkey Predictor", Paper: "Table 1", Objective: train.NeuralPrediction,
@@ -172,7 +174,7 @@ var All = []Condition{
 	{Name: OracleStage1, Label: "Oracle, stage 1", Objective: train.CorruptionConsistency, Budget: ClassifierEpochs,
 		Rate: SGDRate, Central: true, Colour: color.RGBA{0x8c, 0x56, 0x4b, 0xff}, Cost: 2.5, Helper: true},
 	{Name: Oracle, Label: "Oracle", Paper: "Table 1", Objective: train.Classification, Budget: ClassifierEpochs,
-		Rate: OracleRate, Init: OracleStage1, Evaluated: true, Reconstruct: "adam", Against: []string{Baseline},
+		Rate: OracleRate, Init: OracleStage1, Evaluated: true, Reconstruct: "adam", Salient: true, Against: []string{Baseline},
 		Central: true, PaperClean: "52.25 ± 0.97",
 		Table1: &Table1Row{"images, clean and corrupted 1:1", "—",
 			"+ conv3_1 consistency between two views; then the block is frozen and the rest retrained on clean images"},
@@ -188,7 +190,7 @@ var All = []Condition{
 		Colour: color.RGBA{0xdd, 0x84, 0x52, 0xff}, Cost: 1},
 	{Name: MTLMonkey, Label: "MTL-Monkey", Paper: "Table 1", Objective: train.MultiTask, Budget: ClassifierEpochs,
 		Rate: SGDRate, Recording: true, Targets: "monkey", Evaluated: true, Readout: true, Swept: true,
-		Reconstruct: "sgd", Against: []string{Baseline, MTLShuffled, Oracle}, Central: true, PaperClean: "46.28 ± 1.30",
+		Reconstruct: "sgd", Salient: true, Against: []string{Baseline, MTLShuffled, Oracle}, Central: true, PaperClean: "46.28 ± 1.30",
 		PaperRobustness: "118",
 		Table1:          &Table1Row{"images", "Monkey Predictor's predictions", "targets for every classification training image"},
 		Colour:          color.RGBA{0x4c, 0x72, 0xb0, 0xff}, Cost: 1},

@@ -2,10 +2,12 @@ package figures
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/robustvision/cotrain/pkg/analysis"
 	"github.com/robustvision/cotrain/pkg/condition"
+	"github.com/robustvision/cotrain/pkg/recon"
 	"github.com/robustvision/cotrain/pkg/saliency"
 	"gonum.org/v1/gonum/stat"
 )
@@ -25,51 +27,64 @@ func Fig5(a *analysis.Result, image int) (Figure, error) {
 		a.Targets[image], a.Size, a.Norms, rows)
 }
 
-// Fig6FromAnalysis is Fig. 6 for one analysis image: the image, the stand-in saliency map, its 0.7-mass mask, and
-// each model's reconstructions with their ϱ̄.
+// Fig6FromAnalysis is Fig. 6 for one analysis image: the undistorted image, the stand-in saliency map, its 0.7-mass
+// mask, and the reconstructions of the undistorted image by the models compared on saliency, with their ϱ̄.
 func Fig6FromAnalysis(a *analysis.Result, image int) (Figure, error) {
 	if image < 0 || image >= len(a.Photos) {
 		return Figure{}, fmt.Errorf("fig 6: image %d of %d", image, len(a.Photos))
 	}
+	if len(a.SaliencyModels) == 0 {
+		return Figure{}, fmt.Errorf("fig 6: the analysis reconstructs no undistorted images")
+	}
 	m := saliency.Map{H: a.Size, W: a.Size, Density: a.Densities[image]}
 	var rows []ReconstructionRow
 	var ratios [][]float64
-	for mi, name := range a.Models {
-		rows = append(rows, ReconstructionRow{Label: name, Images: a.Recons[mi][image]})
-		ratios = append(ratios, a.Ratio[mi][image])
+	for si, name := range a.SaliencyModels {
+		rows = append(rows, ReconstructionRow{Label: name, Images: a.SaliencyRecons[si][image]})
+		ratios = append(ratios, a.Ratio[si][image])
 	}
-	rows = append(rows, ReconstructionRow{Label: "spectral control", Images: a.SpectralImgs[image]})
-	ratios = append(ratios, a.Spectral[image])
-	return Fig6(fmt.Sprintf("Saliency (stand-in model) and reconstructions, image %d", image),
-		a.Targets[image], a.Densities[image], m.Mask(saliency.MaskFraction), a.Size, rows, ratios, a.Norms)
+	if len(a.SaliencySpectralImgs) > image {
+		rows = append(rows, ReconstructionRow{Label: "spectral control", Images: a.SaliencySpectralImgs[image]})
+		ratios = append(ratios, a.Spectral[image])
+	}
+	return Fig6(fmt.Sprintf("Saliency (stand-in model) and reconstructions of the undistorted image %d", image),
+		a.Clean[image], a.Densities[image], m.Mask(saliency.MaskFraction), a.Size, rows, ratios, a.Norms)
 }
 
-// Fig7FromAnalysis is Fig. 7: ϱ̄ of MTL-Monkey against Oracle, Baseline and the spectral control, one panel per norm
-// constraint: the paper's 5, 15 and 60 (mapped to the input size) when all nine norms are there, else the smallest,
-// a middle and the largest norm.
+// paperNormIndices are the positions in norms of the paper's norms 5, 15 and 60 mapped to the input size (found by
+// value, recon.NormFor), or, where the analysis has not all three, its smallest, a middle and its largest norm.
+func paperNormIndices(norms []float64, size int) []int {
+	var out []int
+	for _, pn := range []float64{5, 15, 60} {
+		for j, n := range norms {
+			if math.Abs(n-recon.NormFor(pn, size)) < 1e-9 {
+				out = append(out, j)
+			}
+		}
+	}
+	if len(out) == 3 {
+		return out
+	}
+	if len(norms) < 3 {
+		out = out[:0]
+		for j := range norms {
+			out = append(out, j)
+		}
+		return out
+	}
+	return []int{0, len(norms) / 2, len(norms) - 1}
+}
+
+// Fig7FromAnalysis is Fig. 7: ϱ̄ of MTL-Monkey against the Oracle, the Baseline and the spectral control, one panel
+// per norm constraint: the paper's 5, 15 and 60 (mapped to the input size).
 func Fig7FromAnalysis(a *analysis.Result) (Figure, error) {
-	monkey := -1
-	for i, m := range a.Models {
-		if m == condition.MTLMonkey {
-			monkey = i
-		}
-	}
+	monkey := a.SaliencyIndex(condition.MTLMonkey)
 	if monkey < 0 {
-		return Figure{}, fmt.Errorf("fig 7: no MTL-Monkey reconstructions in the analysis")
-	}
-	pick := []int{0, len(a.Norms) / 2, len(a.Norms) - 1}
-	if len(a.Norms) == 9 {
-		pick = []int{0, 2, 6} // 5, 15, 60 of the paper's nine
-	}
-	if len(a.Norms) < 3 {
-		pick = pick[:0]
-		for j := range a.Norms {
-			pick = append(pick, j)
-		}
+		return Figure{}, fmt.Errorf("fig 7: no MTL-Monkey reconstructions of the undistorted images in the analysis")
 	}
 	var norms []float64
 	var panels [][]ScatterSeries
-	for _, j := range pick {
+	for _, j := range paperNormIndices(a.Norms, a.Size) {
 		norms = append(norms, a.Norms[j])
 		column := func(m int) []float64 {
 			var v []float64
@@ -80,9 +95,9 @@ func Fig7FromAnalysis(a *analysis.Result) (Figure, error) {
 		}
 		y := column(monkey)
 		var panel []ScatterSeries
-		for mi, name := range a.Models {
-			if name == condition.Oracle || name == condition.Baseline {
-				panel = append(panel, ScatterSeries{Label: name, X: column(mi), Y: y})
+		for si, name := range a.SaliencyModels {
+			if si != monkey {
+				panel = append(panel, ScatterSeries{Label: name, X: column(si), Y: y})
 			}
 		}
 		var spec []float64
@@ -97,7 +112,8 @@ func Fig7FromAnalysis(a *analysis.Result) (Figure, error) {
 
 // RatioTable summarises ϱ̄ (mean over images) per model and norm, with the spectral control.
 func RatioTable(a *analysis.Result) Table {
-	t := Table{Caption: fmt.Sprintf("Mean normalised norm ratio ϱ̄ over %d images (saliency: %s)", len(a.Photos), a.Saliency)}
+	t := Table{Caption: fmt.Sprintf("Mean normalised norm ratio ϱ̄ of the reconstructions of %d undistorted images "+
+		"(saliency: %s)", len(a.Photos), a.Saliency)}
 	t.Header = append(t.Header, "model")
 	for _, n := range a.Norms {
 		t.Header = append(t.Header, fmt.Sprintf("norm %g", n))
@@ -116,10 +132,10 @@ func RatioTable(a *analysis.Result) Table {
 		}
 		return fmt.Sprintf("%.3f", s/float64(n))
 	}
-	for mi, name := range a.Models {
+	for si, name := range a.SaliencyModels {
 		row := []string{name}
 		for j := range a.Norms {
-			row = append(row, mean(func(i int) float64 { return a.Ratio[mi][i][j] }))
+			row = append(row, mean(func(i int) float64 { return a.Ratio[si][i][j] }))
 		}
 		t.Rows = append(t.Rows, row)
 	}

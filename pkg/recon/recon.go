@@ -284,6 +284,42 @@ func (r *Reconstructor) SolveContext(ctx stdcontext.Context, problems []Problem,
 	return res, nil
 }
 
+// Distance is the loss of a reconstruction: the mean squared difference between the layer's activations of images x
+// and of targets (each H×W, model input units), per image.
+func (r *Reconstructor) Distance(x, targets [][]float32) ([]float64, error) {
+	if len(x) != len(targets) || len(x) == 0 {
+		return nil, fmt.Errorf("distance: %d images and %d targets", len(x), len(targets))
+	}
+	hw := r.size * r.size
+	flat := func(v [][]float32) (*tensors.Tensor, error) {
+		out := make([]float32, 0, len(v)*hw)
+		for i, img := range v {
+			if len(img) != hw {
+				return nil, fmt.Errorf("distance: image %d has %d pixels, the model takes %d×%d", i, len(img), r.size, r.size)
+			}
+			out = append(out, img...)
+		}
+		return tensors.FromFlatDataAndDimensions(out, len(v), r.size, r.size, 1), nil
+	}
+	xt, err := flat(x)
+	if err != nil {
+		return nil, err
+	}
+	tt, err := flat(targets)
+	if err != nil {
+		return nil, err
+	}
+	fx, err := r.features.Exec(xt)
+	if err != nil {
+		return nil, err
+	}
+	ft, err := r.features.Exec(tt)
+	if err != nil {
+		return nil, err
+	}
+	return lossOf(fx[0], ft[0], len(x)), nil
+}
+
 // initial is the starting point: standard normal noise (seeded, the authors' RandomNormal), projected onto each
 // problem's constraint so that every iterate satisfies it (the authors project after the first step; the start is
 // then feasible too).

@@ -32,6 +32,7 @@ func TestGolden(t *testing.T) {
 	for i, v := range m.Density {
 		sum += v * float64(i%7)
 	}
+	edges := EdgeMap(img, n, n).Mask(MaskFraction)
 	golden.Check(t, Version, map[string]float64{"density": sum, "salient": float64(salient),
-		"rho": Rho(img, mask), "ratio": NormalisedRatio(rec, img, mask)}, 1e-12)
+		"rho": Rho(img, mask), "ratio": NormalisedRatio(rec, img, mask), "edge-ratio": NormalisedRatio(rec, img, edges)}, 1e-12)
 }

@@ -54,6 +54,10 @@ type Scale struct {
 	// Section 4: reconstruction steps (8000 in the paper), images (about 70 photographs) and norm constraints.
 	ReconSteps, ReconImages int
 	ReconNorms              []float64
+	// ReconSource is where Section 4's images come from: ReconPhotos (the natural photographs of data/photos.tsv, as
+	// the paper's ImageNet images) or ReconTestImages (the scale's classification test images: the models' own
+	// distribution, where the classification images are not natural scenes).
+	ReconSource string
 	// Section 3: the corrupted test set (test images per class; 0: all) and the severity table.
 	EvalPerClass     int
 	CorruptionPreset corrupt.Preset
@@ -125,6 +129,12 @@ func (s Scale) Trains(name string) bool {
 	return want[name]
 }
 
+// The sources of Section 4's images (Scale.ReconSource).
+const (
+	ReconPhotos     = "photos"
+	ReconTestImages = "test-images"
+)
+
 // PhotoDir is where `cotrain data fetch` keeps the natural photographs (shared by all scales; not committed).
 var PhotoDir = filepath.Join("data", "cache", "photos")
 
@@ -152,6 +162,7 @@ var (
 		// FEVe on the reliable neurons hovered around zero).
 		Batch: 16, LearningRate: 0.01, PredictorLearningRate: 2e-3,
 		ReconSteps: 200, ReconImages: 6, ReconNorms: []float64{2.5, 7.5, 30}, // the paper's 5, 15, 60 at 32×32 (recon.NormsFor)
+		ReconSource: ReconTestImages,
 		EvalPerClass: 4, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 32, Sessions: 1, TrainImages: 1000, TrainPerSession: 900, TestImages: 20,
 			RepeatsMin: 10, RepeatsMax: 12, ImageSize: 32, PPD: 14, WindowMs: [2]float64{40, 160}},
@@ -202,6 +213,9 @@ var (
 		// 0.05–0.3; Adam lr 0.01 levelled off within 500 steps and then fluctuated by a few per cent). The analysis
 		// reports final/initial loss per model and norm.
 		ReconSteps: 4000, ReconImages: 24, ReconNorms: recon.NormsFor(32),
+		// Section 4's images from the models' own distribution (Fashion-MNIST test images, a reader recognises the
+		// garment): the networks learned no natural photographs at this scale.
+		ReconSource: ReconTestImages,
 		EvalPerClass: 30, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 4000, TrainPerSession: 1500, TestImages: 75,
 			RepeatsMin: 40, RepeatsMax: 50, ImageSize: 32, PPD: 14, WindowMs: [2]float64{40, 160}},
@@ -239,7 +253,7 @@ var (
 		Epochs: 400, PredictorEpochs: 150, OracleReadoutEpochs: 10,
 		Seeds: []uint64{1000, 2000, 3000, 4000, 5000}, SweepSeeds: []uint64{1000, 2000, 3000, 4000, 5000}, SweepRatios: train.Sweep,
 		ResolutionPPDs: []float64{7, 10, 14, 20, 28},
-		ReconSteps:     8000, ReconImages: 70, ReconNorms: recon.NormsFor(64),
+		ReconSteps:     8000, ReconImages: 70, ReconNorms: recon.NormsFor(64), ReconSource: ReconPhotos,
 		EvalPerClass: 0, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 24000, TrainPerSession: 11600, TestImages: 75,
 			RepeatsMin: 40, RepeatsMax: 50, ImageSize: 64, PPD: 14, WindowMs: [2]float64{40, 160}},

@@ -82,6 +82,8 @@ type RobustnessConfig struct {
 // ReconConfig is Section 4's analysis.
 type ReconConfig struct {
 	Models             []string       `json:"models"`
+	SaliencyModels     []string       `json:"saliency_models"`
+	Source             string         `json:"source"`
 	Settings           []recon.Config `json:"settings"` // per model
 	Images             int            `json:"images"`
 	Norms              []float64      `json:"norms"`
@@ -166,6 +168,7 @@ func (r *Runner) Config(st Stage) (Config, error) {
 			Corruptions: corrupt.PaperNames(), Replicates: eval.PairedReplicates, Seeds: len(s.Seeds)}
 	case Analysis:
 		rc := &ReconConfig{Images: s.ReconImages, Norms: s.ReconNorms, SpectralOf: condition.MTLMonkey,
+			SaliencyModels: SaliencyModels(s), Source: s.ReconSource,
 			SaliencyMaps: s.SaliencyMaps, SaliencyLogDensity: s.SaliencyLogDensity, Size: s.Model.InputSize}
 		for _, name := range ReconModels(s) {
 			rc.Models, rc.Settings = append(rc.Models, name), append(rc.Settings, r.reconSetting(name))

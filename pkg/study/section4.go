@@ -15,16 +15,10 @@ import (
 
 // The Analysis stage: Section 4 of the paper (pkg/analysis), over the cache.
 
-// analysisStage runs Section 4 on the natural photographs (fetched from their Debian package if needed) and the
-// first seed of each of ReconModels.
+// analysisStage runs Section 4 on the scale's images (Scale.ReconSource: the natural photographs, fetched from their
+// Debian package if needed, or the classification test images) and the first seed of each of ReconModels.
 func (r *Runner) analysisStage(st Stage, rec *record.Stage) error {
-	s := r.Scale
-	photos, err := data.ManifestPhotos(filepath.Join(r.Root, "data", "photos.tsv"), filepath.Join(r.Root, scales.PhotoDir),
-		os.Stderr)
-	if err != nil {
-		return err
-	}
-	images, err := analysis.PrepareImages(photos, s.ReconImages, s.Model.InputSize, s.SaliencyMaps, s.SaliencyLogDensity)
+	images, err := r.reconImages()
 	if err != nil {
 		return err
 	}
@@ -32,16 +26,49 @@ func (r *Runner) analysisStage(st Stage, rec *record.Stage) error {
 	if err != nil {
 		return err
 	}
-	res, err := analysis.Run(models, images, s.ReconNorms, condition.MTLMonkey, r.logf)
+	res, err := analysis.Run(models, images, r.Scale.ReconNorms, condition.MTLMonkey, SaliencyModels(r.Scale), r.logf)
 	if err != nil {
 		return err
 	}
-	for mi, model := range res.Models {
+	for si, model := range res.SaliencyModels {
 		for j, n := range res.Norms {
-			rec.Results[fmt.Sprintf("ratio_%s_norm%g", model, n)] = res.MeanRatio(mi, j)
+			rec.Results[fmt.Sprintf("ratio_%s_norm%g", model, n)] = res.MeanRatio(si, j)
 		}
 	}
 	return res.Save(r.Dir(st.ID))
+}
+
+// reconImages are Section 4's images at the scale.
+func (r *Runner) reconImages() (*analysis.Images, error) {
+	s := r.Scale
+	if s.ReconSource == scales.ReconTestImages {
+		if s.SaliencyMaps != "" {
+			return nil, fmt.Errorf("the %s scale's Section 4 uses its test images: user saliency maps (Scale.SaliencyMaps) "+
+				"name photographs", s.Name)
+		}
+		p, err := r.Images()
+		if err != nil {
+			return nil, err
+		}
+		return analysis.PrepareSetImages(p.Test, s.ReconImages)
+	}
+	photos, err := data.ManifestPhotos(filepath.Join(r.Root, "data", "photos.tsv"), filepath.Join(r.Root, scales.PhotoDir),
+		os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	return analysis.PrepareImages(photos, s.ReconImages, s.Model.InputSize, s.SaliencyMaps, s.SaliencyLogDensity)
+}
+
+// SaliencyModels are the conditions whose reconstructions of the undistorted images Section 4 compares on saliency.
+func SaliencyModels(s scales.Scale) []string {
+	var out []string
+	for _, name := range ReconModels(s) {
+		if condition.Must(name).Salient {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // LoadAnalysis reads the Section 4 stage's results from the cache; the stage must be done (a *NotDoneError

@@ -11,8 +11,10 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
+	"github.com/robustvision/cotrain/pkg/analysis"
 	"github.com/robustvision/cotrain/pkg/backend"
 	"github.com/robustvision/cotrain/pkg/condition"
+	"github.com/robustvision/cotrain/pkg/recon"
 	"github.com/robustvision/cotrain/pkg/record"
 	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/train"
@@ -73,6 +75,57 @@ func scratchCopy(t *testing.T, r *Runner) *Runner {
 	copied := *r
 	copied.Root = dir
 	return &copied
+}
+
+// checkReconTargets: the reconstructions for ϱ̄ (Fig. 6, 7) start from the undistorted images and those of Fig. 5
+// from the noisy ones, as results.json records: each reconstruction's recorded loss is its distance to its own
+// targets' activations (recomputed here), not to the other set's.
+func checkReconTargets(t *testing.T, r *Runner, a *analysis.Result) {
+	t.Helper()
+	if a.SaliencyTargets != analysis.SaliencyTargets || a.NoisyTargets != analysis.NoisyTargets ||
+		!strings.Contains(a.SaliencyTargets, "undistorted") || !strings.Contains(a.NoisyTargets, "noise") {
+		t.Errorf("results.json records targets %q (saliency) and %q (Fig. 5)", a.SaliencyTargets, a.NoisyTargets)
+	}
+	if len(a.SaliencyModels) != 3 {
+		t.Errorf("saliency compared for %v, want the paper's MTL-Monkey, Oracle and Baseline", a.SaliencyModels)
+	}
+	f32 := func(v []float64) []float32 {
+		out := make([]float32, len(v))
+		for i, x := range v {
+			out[i] = float32(x)
+		}
+		return out
+	}
+	j := 0
+	for si, name := range a.SaliencyModels {
+		m := a.ModelIndex(name)
+		net, err := r.LoadModel(seedDir(name, r.Scale.Seeds[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := recon.NewReconstructor(net, r.reconSetting(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var clean, noisy, cleanRec, noisyRec [][]float32
+		for i := range a.Photos {
+			clean, noisy = append(clean, f32(a.Clean[i])), append(noisy, f32(a.Targets[i]))
+			cleanRec, noisyRec = append(cleanRec, f32(a.SaliencyRecons[si][i][j])), append(noisyRec, f32(a.Recons[m][i][j]))
+		}
+		own, _ := rc.Distance(cleanRec, clean)
+		other, _ := rc.Distance(cleanRec, noisy)
+		nOwn, _ := rc.Distance(noisyRec, noisy)
+		for i := range a.Photos {
+			if math.Abs(own[i]-a.SaliencyLoss[si][i][j]) > 1e-3*a.SaliencyLoss[si][i][j] || math.Abs(own[i]-other[i]) < 1e-9 {
+				t.Errorf("%s, image %d: recorded loss %v of the undistorted image's reconstruction; %v to the undistorted "+
+					"image, %v to the noisy one", name, i, a.SaliencyLoss[si][i][j], own[i], other[i])
+			}
+			if math.Abs(nOwn[i]-a.Loss[m][i][j]) > 1e-3*a.Loss[m][i][j] {
+				t.Errorf("%s, image %d: recorded loss %v of the noisy image's reconstruction, %v to the noisy image", name,
+					i, a.Loss[m][i][j], nOwn[i])
+			}
+		}
+	}
 }
 
 // checkDamagedCheckpointRetrained: an emptied model.ckpt makes its stage stale (status names the file) and every
@@ -293,6 +346,7 @@ func checkAnalyses(t *testing.T, r *Runner) {
 			}
 		}
 	}
+	checkReconTargets(t, r, a)
 	// The notebook's live reconstruction: every model of the analysis, within the constraint.
 	e, err := r.Explorer(0)
 	if err != nil {
