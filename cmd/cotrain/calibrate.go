@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/robustvision/cotrain/pkg/calibrate"
 	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/figures"
+	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/provenance"
 	"github.com/robustvision/cotrain/pkg/results"
 	"github.com/robustvision/cotrain/pkg/scales"
@@ -28,11 +30,14 @@ accuracy; FEVe on the neurons with FEV > 0.15). Nothing in the scale's cache is 
 With -same-step it trains the scale's Baseline and the Oracle's first stage again, exactly as their stages do, and
 after every epoch measures both on the same held-out images (the clean test images, the same images half corrupted
 — the Oracle's in-domain test — and all corrupted); it writes seed<N>.csv and seed<N>.json to -out, says whether the
-retrained models are bit-identical to the cache's, and prints the comparison.
+retrained models are bit-identical to the cache's, and prints the comparison. -consistency trains the Oracle's first
+stage with another form of its consistency loss than the scale's (euclidean: the paper's words; cosine or mse: the
+authors' code's options), into seed<N>-<form>.csv and .json, beside the scale's own.
 
 Examples:
   cotrain calibrate -scale mini -model baseline -lr 0.01,0.025 -seeds 1,2,3 -per-class 1000 -epochs 15
-  cotrain calibrate -scale mini -same-step -seeds 1,2,3`, stdout)
+  cotrain calibrate -scale mini -same-step -seeds 1,2,3
+  cotrain calibrate -scale mini -same-step -consistency euclidean -seeds 1,2`, stdout)
 	scaleName := fs.String("scale", scales.Mini.Name, "the scale whose recipe is varied")
 	model := fs.String("model", condition.Baseline, "the model: "+condition.Baseline+", "+condition.OracleStage1+" (the Oracle's corruption training) or "+condition.Predictor)
 	lrs := fs.String("lr", "", "comma-separated learning rates (SGD for the Baseline, Adam for the predictor; default: the scale's)")
@@ -46,6 +51,8 @@ Examples:
 	jsonOut := fs.String("json", "", "also write the results (with every epoch's metrics) to this JSON file")
 	sameStep := fs.Bool("same-step", false, "compare the Oracle's first stage with the Baseline at the same steps on the same held-out images (the other recipe flags do not apply)")
 	out := fs.String("out", "", "with -same-step: the folder for seed<N>.csv and seed<N>.json (default: data/cache/<scale>/"+calibrate.SameStepDir+")")
+	consistency := fs.String("consistency", "", "with -same-step: the Oracle's form of the consistency loss, if not the scale's: "+
+		strings.Join(models.ConsistencyCriteria, ", "))
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -63,7 +70,11 @@ Examples:
 			return usageError{fmt.Errorf("-same-step retrains the scale's own recipe: -model, -lr, -per-class, " +
 				"-test-per-class, -epochs, -batch, -width and -json do not apply")}
 		}
-		return runSameStep(base, seedList, *backendFlag, *out, stdout)
+		if *consistency != "" && !slices.Contains(models.ConsistencyCriteria, *consistency) {
+			return usageError{fmt.Errorf("-consistency %q: want one of %s", *consistency,
+				strings.Join(models.ConsistencyCriteria, ", "))}
+		}
+		return runSameStep(base, seedList, *backendFlag, *out, *consistency, stdout)
 	}
 	var lrList []float64
 	if *lrs != "" {
@@ -131,7 +142,7 @@ func parseUints(s string) ([]uint64, error) {
 }
 
 // runSameStep is `cotrain calibrate -same-step`.
-func runSameStep(s scales.Scale, seeds []uint64, backendName, out string, stdout io.Writer) error {
+func runSameStep(s scales.Scale, seeds []uint64, backendName, out, criterion string, stdout io.Writer) error {
 	b, err := backend.New(backendName)
 	if err != nil {
 		return err
@@ -151,7 +162,7 @@ func runSameStep(s scales.Scale, seeds []uint64, backendName, out string, stdout
 	r := &study.Runner{Root: root, Scale: s, Backend: b, Log: stdout}
 	var runs []*results.SameStepRun
 	for _, seed := range seeds {
-		run, err := calibrate.SameStep(r, seed, scratch)
+		run, err := calibrate.SameStep(r, seed, scratch, criterion)
 		if err != nil {
 			return err
 		}
@@ -160,7 +171,7 @@ func runSameStep(s scales.Scale, seeds []uint64, backendName, out string, stdout
 		}
 		runs = append(runs, run)
 		fmt.Fprintf(stdout, "seed %d: %s (bit-identical to the cache's models: %v)\n", seed,
-			filepath.Join(out, fmt.Sprintf("seed%d.csv", seed)), run.Reproduces)
+			filepath.Join(out, calibrate.SameStepName(run)+".csv"), run.Reproduces)
 	}
 	t, err := figures.OracleSameStepTable(s.Name, runs)
 	if err != nil {

@@ -116,3 +116,37 @@ func TestReadmeFigureTable(t *testing.T) {
 		t.Errorf("README's table has %d figures, figures.Specs %d", n, len(figures.Specs))
 	}
 }
+
+// A placement that stops half way (here: a file that cannot be replaced) leaves every file either as it was or new,
+// and provenance.json saying which: the files moved have this run's record and scale, the others keep theirs.
+func TestFiguresPlacementStopsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	old := &provenance.Record{Command: "an earlier run"}
+	p := figuresProvenance{Scale: "mini", Files: map[string]*figureRecord{"a.png": {Scale: "mini", Record: old},
+		"b.png": {Scale: "mini", Record: old}}}
+	if err := provenance.WriteJSON(filepath.Join(dir, "provenance.json"), p); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "a.png"), []byte("old a"), 0o644)
+	os.Mkdir(filepath.Join(dir, "b.png"), 0o755) // a folder: the rename onto it fails
+	os.WriteFile(filepath.Join(dir, "b.png", "x"), []byte("x"), 0o644)
+	made := map[string][]byte{"a.png": []byte("new a"), "b.png": []byte("new b")}
+	var out bytes.Buffer
+	if err := placeFigures(dir, "smoke", []string{"a.png", "b.png"}, made, &provenance.Record{Command: "this run"}, &out); err == nil {
+		t.Fatal("placing onto a folder did not fail")
+	}
+	var got figuresProvenance
+	if err := provenance.ReadJSON(filepath.Join(dir, "provenance.json"), &got); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "a.png"))
+	if string(a) != "new a" || got.Files["a.png"].Scale != "smoke" || got.Files["a.png"].Command != "this run" {
+		t.Errorf("a.png: %q, record %+v", a, got.Files["a.png"])
+	}
+	if got.Files["b.png"].Scale != "mini" || got.Files["b.png"].Command != "an earlier run" {
+		t.Errorf("b.png, not replaced, has the record %+v", got.Files["b.png"])
+	}
+	if entries, _ := filepath.Glob(filepath.Join(dir, ".tmp-figures-*")); len(entries) != 0 {
+		t.Errorf("temporary folders left: %v", entries)
+	}
+}

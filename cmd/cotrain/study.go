@@ -178,7 +178,9 @@ func runTrain(args []string, stdout io.Writer) error {
 <model>/ratio<a:b>/seed<N>/ for a ratio of the sweep), resuming from its last checkpoint if interrupted; the models it
 needs (the predictor for MTL-Monkey, the Oracle's first stage for the Oracle …) are trained first if missing. A progress
 bar shows loss, accuracy, learning rate and ETA; metrics.csv records every epoch.`, stdout)
-	model := fs.String("model", condition.Baseline, "one of: "+strings.Join(append(append([]string(nil), study.ModelNames...), condition.OracleStage1, condition.OracleReadout), ", "))
+	model := fs.String("model", condition.Baseline, "one of: "+strings.Join(condition.Names(condition.Where(func(c condition.Condition) bool {
+		return c.Per == condition.PerSeed
+	})), ", "))
 	scaleName := fs.String("scale", scales.Smoke.Name, "smoke, mini, gpu or paper")
 	seed := fs.Uint64("seed", 0, "model seed (default: the scale's first seed)")
 	ratio := fs.String("ratio", "1:1", "neural:classification batch ratio for the MTL models (1:15 … 5:1)")
@@ -199,8 +201,9 @@ bar shows loss, accuracy, learning rate and ETA; metrics.csv records every epoch
 	}
 	id := fmt.Sprintf("%s/seed%d", *model, *seed)
 	if rt != (train.Ratio{Neural: 1, Classification: 1}) {
-		if *model != condition.MTLMonkey && *model != condition.MTLShuffled {
-			return usageError{fmt.Errorf("-ratio %s: only mtl-monkey and mtl-shuffled are swept", rt)}
+		if c, ok := condition.ByName(*model); !ok || !c.Swept {
+			swept := condition.Names(condition.Where(func(c condition.Condition) bool { return c.Swept }))
+			return usageError{fmt.Errorf("-ratio %s: only %s are swept", rt, strings.Join(swept, " and "))}
 		}
 		id = fmt.Sprintf("%s/ratio%s/seed%d", *model, rt, *seed)
 	}
@@ -237,18 +240,19 @@ graph is built). At paper scale with 200 classes the classifier has 39,737,352 p
 	if err := cfg.Validate(); err != nil {
 		return usageError{err}
 	}
-	neurons := 0
-	switch *model {
-	case condition.Baseline, condition.Oracle:
-	case condition.Predictor:
-		neurons = scale.Neurons
-	case condition.MTLMonkey, condition.MTLOracle, condition.MTLShuffled, condition.MTLRecorded, condition.MTLNoiseFree:
-		neurons = scale.Neurons
-	default:
+	c, ok := condition.ByName(*model)
+	if !ok || c.Helper {
 		return usageError{fmt.Errorf("-model %q: want one of %s", *model, strings.Join(study.ModelNames, ", "))}
 	}
+	neurons := 0
+	if c.Objective == train.MultiTask || c.Objective == train.NeuralPrediction {
+		neurons = scale.Neurons
+	}
+	if c.FrontEnd {
+		cfg.FrontEnd = scale.FrontEnd
+	}
 	layers := cfg.Layers(neurons)
-	if *model == condition.Predictor { // the single-task model is the shared block and the readout
+	if c.Objective == train.NeuralPrediction { // the single-task model is the shared block and the readout
 		var kept []models.Layer
 		for _, l := range layers {
 			if l.Block != models.Classification {

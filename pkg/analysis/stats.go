@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/eval"
 	"github.com/robustvision/cotrain/pkg/fft"
 )
@@ -112,7 +113,7 @@ func (a *Result) compare() {
 		a.Paired[key] = iv
 	}
 	const spectral = "spectral-control"
-	mi, base := a.ModelIndex(a.SpectralOf), a.ModelIndex("baseline")
+	mi, base := a.ModelIndex(a.SpectralOf), a.ModelIndex(condition.Baseline)
 	for j, n := range a.Norms {
 		key := func(stat, x, y string) string { return fmt.Sprintf("%s/%s-vs-%s/%g", stat, x, y, n) }
 		for oi, other := range a.Models {
@@ -121,7 +122,7 @@ func (a *Result) compare() {
 				add(key("edge-diff", a.SpectralOf, other), column(a.Edge[mi], j), column(a.Edge[oi], j))
 			}
 			if base >= 0 && oi != base && oi != mi {
-				add(key("noise-diff", other, "baseline"), column(a.Noise[oi], j), column(a.Noise[base], j))
+				add(key("noise-diff", other, condition.Baseline), column(a.Noise[oi], j), column(a.Noise[base], j))
 			}
 		}
 		if mi >= 0 {

@@ -37,8 +37,9 @@ const SameStepDir = "calibration/oracle-same-step"
 const heldOutSeed = 0x68656c642d6f7574 // "held-out"
 
 // SameStep trains the Baseline and the Oracle's first stage of seed again, in scratch (the cache is not touched),
-// and evaluates both on the same held-out images after every epoch.
-func SameStep(r *study.Runner, seed uint64, scratch string) (*results.SameStepRun, error) {
+// and evaluates both on the same held-out images after every epoch. criterion, if not empty, replaces the scale's
+// form of the consistency loss (a variant: its Oracle is not the cache's).
+func SameStep(r *study.Runner, seed uint64, scratch, criterion string) (*results.SameStepRun, error) {
 	prep, err := r.Images()
 	if err != nil {
 		return nil, err
@@ -53,7 +54,12 @@ func SameStep(r *study.Runner, seed uint64, scratch string) (*results.SameStepRu
 	test := prep.Test
 	mixture := test.Transformed(test.Name+"/mixture", train.CorruptionTransform(cfg.Oracle, size, heldOutSeed, true))
 	corrupted := test.Transformed(test.Name+"/corrupted", train.CorruptionTransform(cfg.Oracle, size, heldOutSeed, false))
-	run := &results.SameStepRun{Seed: seed, Reproduces: map[string]bool{}, Provenance: provenance.New()}
+	variant := criterion != "" && criterion != cfg.Oracle.Criterion
+	if criterion == "" {
+		criterion = cfg.Oracle.Criterion
+	}
+	run := &results.SameStepRun{Seed: seed, Criterion: criterion, Variant: variant, Reproduces: map[string]bool{},
+		Provenance: provenance.New()}
 	signed := int64(seed)
 	run.Provenance.Seed = &signed
 	run.Provenance.Backend, run.Provenance.Device = r.Backend.Name(), r.Backend.Description()
@@ -82,9 +88,16 @@ func SameStep(r *study.Runner, seed uint64, scratch string) (*results.SameStepRu
 			run.Points = append(run.Points, p)
 			return nil
 		}
-		m, _, err := r.Retrain(id, dir, after)
+		var change func(*train.Config)
+		if id == oracle && variant {
+			change = func(c *train.Config) { c.Oracle.Criterion = criterion }
+		}
+		m, _, err := r.Retrain(id, dir, change, after)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		if id == oracle && variant {
+			continue // not the cache's model
 		}
 		committed, err := train.ReadCheckpoint(filepath.Join(r.Dir(id), "model.ckpt"), nil)
 		switch {
@@ -131,7 +144,7 @@ func WriteSameStep(run *results.SameStepRun, dir string) error {
 	if err != nil {
 		return err
 	}
-	base := filepath.Join(dir, fmt.Sprintf("seed%d", run.Seed))
+	base := filepath.Join(dir, SameStepName(run))
 	if err := provenance.WriteFileAtomic(base+".json", append(js, '\n')); err != nil {
 		return err
 	}
@@ -163,6 +176,15 @@ func ReadSameStep(file string) (*results.SameStepRun, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	return &run, nil
+}
+
+// SameStepName is the base name of a run's files: seed<N>, or seed<N>-<criterion> for a run whose Oracle used
+// another form of the consistency loss than the scale's.
+func SameStepName(run *results.SameStepRun) string {
+	if run.Variant {
+		return fmt.Sprintf("seed%d-%s", run.Seed, run.Criterion)
+	}
+	return fmt.Sprintf("seed%d", run.Seed)
 }
 
 // ReadSameSteps reads every seed<N>.json in dir, in the order of their seeds; none is an error wrapping

@@ -57,7 +57,7 @@ func TestSameStep(t *testing.T) {
 	if err := r.Reproduce([]string{"baseline/seed1"}); err != nil {
 		t.Skipf("the smoke Baseline does not train here: %v", err)
 	}
-	run, err := SameStep(r, 1, t.TempDir())
+	run, err := SameStep(r, 1, t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,5 +88,25 @@ func TestSameStep(t *testing.T) {
 	}
 	if _, err := run.Summarise(); err != nil {
 		t.Error(err)
+	}
+	// A variant: the Oracle with the paper's Euclidean consistency, written beside the scale's own run; its Oracle
+	// is not compared with the cache's, and it differs from the cosine run's.
+	variant, err := SameStep(r, 1, t.TempDir(), "euclidean")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !variant.Variant || variant.Criterion != "euclidean" || SameStepName(variant) != "seed1-euclidean" {
+		t.Errorf("variant: %v %q %q", variant.Variant, variant.Criterion, SameStepName(variant))
+	}
+	if err := WriteSameStep(variant, dir); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := ReadSameSteps(dir)
+	if err != nil || len(runs) != 2 {
+		t.Fatalf("read %d runs: %v", len(runs), err)
+	}
+	last := func(r *results.SameStepRun) results.SameStepPoint { return r.Points[len(r.Points)-1] }
+	if last(variant).Model != condition.OracleStage1 || last(variant).Clean == last(run).Clean {
+		t.Errorf("the Euclidean Oracle's last point equals the cosine one's: %+v", last(variant))
 	}
 }

@@ -80,7 +80,7 @@ func Judge(c Claim, iv Interval) (Verdict, string) {
 	excludesE := hasE && (c.Effect < lo || c.Effect > hi)
 	switch {
 	case paperSide(lo) && paperSide(hi):
-		why := fmt.Sprintf("the interval lies %s %g, as the paper's", side[c.Sign], c.Null)
+		why := fmt.Sprintf("the interval lies %s %g, the claim's direction", side[c.Sign], c.Null)
 		if excludesE {
 			size := "smaller"
 			if math.Abs(lo-c.Null) > math.Abs(c.Effect-c.Null) {
@@ -90,7 +90,7 @@ func Judge(c Claim, iv Interval) (Verdict, string) {
 		}
 		return Reproduced, why
 	case !paperSide(lo) && !paperSide(hi) && lo != c.Null && hi != c.Null:
-		return Contradicted, fmt.Sprintf("the interval lies %s %g: the opposite of the paper's direction", side[-c.Sign], c.Null)
+		return Contradicted, fmt.Sprintf("the interval lies %s %g: the opposite of the claim's direction", side[-c.Sign], c.Null)
 	case excludesE:
 		return Contradicted, fmt.Sprintf("the interval contains %g and excludes the paper's %g: its effect is ruled out", c.Null, c.Effect)
 	case hasE:

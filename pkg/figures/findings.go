@@ -135,8 +135,23 @@ func section3Findings(res *eval.Robustness) []finding {
 		}
 		claims = append(claims, pc)
 	}
+	// Beyond the paper: does the virtual monkey carry robustness at all? Its own front end, fixed, under a classifier
+	// trained like the Baseline (condition.V1FrontEnd). Robust while MTL-Monkey is not: co-training fails to transfer
+	// what the data hold; not robust: the simulation lacks it.
+	fe := condition.V1FrontEnd
+	beyond := "beyond the paper: a positive control (a fixed V1 front end, the VOneNet idea of Dapello et al., the paper's [33])"
+	claims = append(claims,
+		pairedClaim{"the virtual monkey's own front end makes a classifier more robust than the Baseline", beyond,
+			k("robustness", fe), " %", up(100, nan), "robustness", fe, ""},
+		pairedClaim{"the front-end control is more robust than MTL-Monkey", beyond,
+			k("robustness-diff", fe, monkey), " pts", up(0, nan), "robustness-diff", fe, monkey},
+		pairedClaim{"the front-end control is as accurate on clean images as the Baseline (within 1 point)", beyond,
+			k("clean-diff", fe, base), " pts", eval.Claim{Sign: 0, Margin: 1}, "clean-diff", fe, base})
 	var out []finding
 	for _, pc := range claims {
+		if _, ok := res.Total[pc.a]; pc.a != "" && !ok && pc.a != monkey {
+			continue // a condition the scale does not train
+		}
 		out = append(out, pairedFinding(res, pc, src))
 	}
 	return out
@@ -157,15 +172,30 @@ func pairedFinding(res *eval.Robustness, pc pairedClaim, src string) finding {
 	}
 	f.ours = fmt.Sprintf("%.1f%s [%.1f, %.1f]", iv.Estimate, pc.unit, iv.Low, iv.High)
 	f.verdict, f.why = eval.Judge(pc.c, iv)
-	f.detectable = fmt.Sprintf("%.1f%s", eval.MinimumDetectable(eval.IntervalSE(iv), iv.Seeds-1), strings.TrimPrefix(pc.unit, " of 14"))
-	f.n = fmt.Sprintf("%d seeds (%d distinct resamples) × the test images", iv.Seeds, eval.DistinctResamples(iv.Seeds))
-	if pc.seedKind != "" && iv.Seeds < 8 {
+	f.detectable = detectable(eval.MinimumDetectable(eval.IntervalSE(iv), iv.Seeds-1), "%.1f"+strings.TrimPrefix(pc.unit, " of 14"))
+	f.n = fmt.Sprintf("%s (%d distinct resamples) × the test images", plural(iv.Seeds, "seed"), eval.DistinctResamples(iv.Seeds))
+	if pc.seedKind != "" && iv.Seeds >= 2 && iv.Seeds < 8 {
 		if d, err := res.SeedDifferences(pc.seedKind, condition.Baseline, pc.a, pc.b); err == nil {
 			f.exactP = eval.SignFlip(d)
 			f.n += fmt.Sprintf("; per seed %s, sign-flip p = %.2g", formatList(d), f.exactP)
 		}
 	}
 	return f
+}
+
+// detectable formats a minimum detectable effect, or says that the scale has too few units to estimate one.
+func detectable(v float64, format string) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "— (too few seeds)"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 func formatList(v []float64) string {
@@ -224,7 +254,7 @@ func coefFinding(claim, paper string, reg *eval.Regression, i int, c eval.Claim,
 	f.ours = fmt.Sprintf("b = %.2f [%.2f, %.2f], p = %.2g", iv.Estimate, iv.Low, iv.High, reg.P[i])
 	f.verdict, f.why = eval.Judge(c, iv)
 	f.n = fmt.Sprintf("%d runs of the sweep (%d residual degrees of freedom)", runs, df)
-	f.detectable = fmt.Sprintf("b = %.1f", eval.MinimumDetectable(reg.SE[i], df))
+	f.detectable = detectable(eval.MinimumDetectable(reg.SE[i], df), "b = %.1f")
 	return f
 }
 
@@ -323,7 +353,7 @@ func section4Findings(a *analysis.Result) []finding {
 		f.verdict, f.why = eval.Judge(c.c, iv)
 		images := len(a.Photos)
 		f.n = fmt.Sprintf("%d images", images)
-		f.detectable = fmt.Sprintf("%.3f", eval.MinimumDetectable(eval.IntervalSE(iv), images-1))
+		f.detectable = detectable(eval.MinimumDetectable(eval.IntervalSE(iv), images-1), "%.3f")
 		out = append(out, f)
 	}
 	return out

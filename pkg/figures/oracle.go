@@ -16,7 +16,13 @@ import (
 // optimizer step, one line per seed, on three sets of the same test images: clean, half corrupted (the 1:1 mixture
 // the Oracle trains on, the authors' in-domain test of it) and all corrupted (Section 2, "Models": the Oracle;
 // the curves come from `cotrain calibrate -same-step`, which retrains both models as their stages do).
-func OracleSameStep(scale string, runs []*results.SameStepRun) (Figure, error) {
+func OracleSameStep(scale string, all []*results.SameStepRun) (Figure, error) {
+	var runs []*results.SameStepRun // the scale's own form of the consistency loss; variants are in the table
+	for _, r := range all {
+		if !r.Variant {
+			runs = append(runs, r)
+		}
+	}
 	if len(runs) == 0 {
 		return Figure{}, fmt.Errorf("oracle same-step: no runs")
 	}
@@ -64,12 +70,13 @@ func OracleSameStep(scale string, runs []*results.SameStepRun) (Figure, error) {
 	return Figure{Tiles: [][]*plot.Plot{row}, Legend: &legend, Width: 36 * vg.Centimeter, Height: 11 * vg.Centimeter}, nil
 }
 
-// OracleSameStepTable gives, per seed, both models' held-out cross-entropy and accuracy at the last step both reached,
-// and the epoch from which the Oracle's first stage stays below the Baseline's cross-entropy.
+// OracleSameStepTable gives, per seed and form of the consistency loss, both models' held-out cross-entropy and
+// accuracy at the last step both reached, and the epoch from which the Oracle's first stage stays below the
+// Baseline's cross-entropy.
 func OracleSameStepTable(scale string, runs []*results.SameStepRun) (Table, error) {
 	t := Table{Caption: fmt.Sprintf("The Oracle's first stage against the Baseline at the same step, %s scale: "+
 		"cross-entropy (accuracy) on the same held-out Fashion-MNIST test images", scale),
-		Header: []string{"seed", "step", "clean: Baseline", "clean: Oracle stage 1", "Oracle lower from",
+		Header: []string{"seed", "consistency", "step", "clean: Baseline", "clean: Oracle stage 1", "Oracle lower from",
 			"half corrupted: Baseline", "half corrupted: Oracle stage 1", "Oracle lower from"}}
 	from := func(e int) string {
 		if e == 0 {
@@ -83,7 +90,14 @@ func OracleSameStepTable(scale string, runs []*results.SameStepRun) (Table, erro
 		if err != nil {
 			return Table{}, err
 		}
-		t.Rows = append(t.Rows, []string{fmt.Sprint(s.Seed), fmt.Sprint(s.Steps), ev(s.CleanBaseline),
+		form := run.Criterion
+		if form == "" {
+			form = "cosine"
+		}
+		if !run.Variant {
+			form += " (the scale's)"
+		}
+		t.Rows = append(t.Rows, []string{fmt.Sprint(s.Seed), form, fmt.Sprint(s.Steps), ev(s.CleanBaseline),
 			ev(s.CleanOracle), from(s.CleanBelowFrom), ev(s.MixtureBaseline), ev(s.MixtureOracle),
 			from(s.MixtureBelowFrom)})
 	}

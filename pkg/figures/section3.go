@@ -17,8 +17,14 @@ import (
 	"github.com/robustvision/cotrain/pkg/eval"
 )
 
-// section3Models are the models of Fig. 3, in the paper's order.
-var section3Models = []string{condition.Oracle, condition.MTLOracle, condition.MTLMonkey, condition.MTLShuffled, condition.MTLRecorded, condition.MTLNoiseFree}
+// section3Models are the models of Fig. 3 compared with the Baseline: the evaluated conditions of the table (pkg/condition), in
+// its order (the paper's), but the Baseline.
+var section3Models = condition.Names(condition.Where(func(c condition.Condition) bool {
+	return c.Evaluated && c.Name != condition.Baseline
+}))
+
+// sweptConditions are the conditions of the batch-ratio sweep (Fig. 3C).
+var sweptConditions = condition.Names(condition.Where(func(c condition.Condition) bool { return c.Swept }))
 
 func stand(res *eval.Robustness) string {
 	return fmt.Sprintf("%s scale, Fashion-MNIST + SIMULATED V1, %s", res.Scale, res.Preset)
@@ -267,7 +273,7 @@ func Fig3C(res *eval.Robustness) (Figure, error) {
 		return color.RGBA{shade(base.R), shade(base.G), shade(base.B), 0xff}
 	}
 	legend := plot.NewLegend()
-	for _, cond := range []string{condition.MTLMonkey, condition.MTLShuffled} {
+	for _, cond := range sweptConditions {
 		pts := res.Sweep[cond]
 		base := modelColor(cond, 0).(color.RGBA)
 		p := newPlot()
@@ -342,11 +348,13 @@ func Fig8(res *eval.Robustness) (Figure, error) {
 	return Figure{Tiles: grid, Legend: &legend, Width: 36 * vg.Centimeter, Height: 24 * vg.Centimeter}, nil
 }
 
-// paperClean and paperRobust are the paper's numbers: Table 2 (5 seeds) and Table 3 (appendix, 3 seeds).
-var (
-	paperClean  = map[string]string{condition.Baseline: "49.26 ± 1.63", condition.Oracle: "52.25 ± 0.97", condition.MTLOracle: "49.58 ± 1.39", condition.MTLMonkey: "46.28 ± 1.30", condition.MTLShuffled: "44.70 ± 0.61"}
-	paperRobust = map[string]string{condition.MTLRecorded: "109", condition.MTLMonkey: "118", condition.MTLShuffled: "98"}
-)
+// paperNumber is one of the paper's numbers of a condition (Table 2's or Table 3's, from the condition table), or "—".
+func paperNumber(model string, of func(condition.Condition) string) string {
+	if c, ok := condition.ByName(model); ok && of(c) != "" {
+		return of(c)
+	}
+	return "—"
+}
 
 func pct(s eval.Score) string {
 	switch {
@@ -369,32 +377,33 @@ func Table2(res *eval.Robustness) Table {
 		if !ok {
 			continue
 		}
-		paper := paperClean[m]
-		if paper == "" {
-			paper = "—"
-		}
+		paper := paperNumber(m, func(c condition.Condition) string { return c.PaperClean })
 		t.Rows = append(t.Rows, []string{m, pct(s), fmt.Sprintf("%.2f", res.BootstrapSD[m]), paper})
 	}
 	return t
 }
 
-// Table3 is the robustness of the multi-task variants: on recorded responses, on predicted ones (MTL-Monkey), on
-// shuffled ones, and — possible only with a simulated monkey — on noise-free responses.
+// Table3 is the robustness of the multi-task variants whose targets come from the monkey (pkg/condition): on recorded
+// responses, on predicted ones (MTL-Monkey), on shuffled ones, and — possible only with a simulated monkey — on
+// noise-free responses.
 func Table3(res *eval.Robustness) Table {
 	t := Table{Caption: "Table 3 — total robustness score (% of Baseline) of the MTL variants (" + stand(res) + ")",
 		Header: []string{"neural targets", "model", "ours", "paper"}}
-	for _, r := range []struct{ what, model string }{{"recorded responses (noisy)", condition.MTLRecorded},
-		{"predicted by the Monkey Predictor", condition.MTLMonkey}, {"shuffled predictions", condition.MTLShuffled},
-		{"noise-free responses (simulator only)", condition.MTLNoiseFree}} {
-		s, ok := res.Total[r.model]
+	for _, c := range condition.Where(func(c condition.Condition) bool {
+		t, ok := c.TargetsOf()
+		return ok && t.From != condition.OracleReadout
+	}) {
+		s, ok := res.Total[c.Name]
 		if !ok {
 			continue
 		}
-		paper := paperRobust[r.model]
-		if paper == "" {
-			paper = "—"
+		targets, _ := c.TargetsOf()
+		what := targets.About
+		if c.Shuffle {
+			what += ", shuffled across images"
 		}
-		t.Rows = append(t.Rows, []string{r.what, r.model, pct(s), paper})
+		t.Rows = append(t.Rows, []string{what, c.Name, pct(s),
+			paperNumber(c.Name, func(c condition.Condition) string { return c.PaperRobustness })})
 	}
 	return t
 }
@@ -405,7 +414,7 @@ func RegressionTable(res *eval.Robustness) Table {
 	t := Table{Caption: "Robustness ~ clean accuracy + FEVe over the batch-ratio sweep (" + stand(res) + ")",
 		Header: []string{"condition", "n", "coefficient", "estimate", "SE", "t", "p", "paper's FEVe slope"}}
 	paper := map[string]string{condition.MTLMonkey: "54.72 (p < 1e-4)", condition.MTLShuffled: "0.26 (p = 0.034)"}
-	for _, cond := range []string{condition.MTLMonkey, condition.MTLShuffled} {
+	for _, cond := range sweptConditions {
 		reg := res.Regression[cond]
 		if reg == nil {
 			t.Rows = append(t.Rows, []string{cond, fmt.Sprint(len(res.Sweep[cond])), res.RegressionNote[cond], "", "", "", "", paper[cond]})

@@ -12,6 +12,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/train"
 )
 
@@ -21,25 +22,17 @@ type Curve struct {
 	Metrics []train.EpochMetrics
 }
 
-// modelColors gives the models of Table 1 the same colour in every figure.
-var modelColors = map[string]color.Color{
-	"baseline":         color.RGBA{0x44, 0x44, 0x44, 0xff},
-	"oracle-stage1":    color.RGBA{0x8c, 0x56, 0x4b, 0xff},
-	"oracle":           color.RGBA{0xc4, 0x4e, 0x52, 0xff},
-	"mtl-oracle":       color.RGBA{0xdd, 0x84, 0x52, 0xff},
-	"mtl-monkey":       color.RGBA{0x4c, 0x72, 0xb0, 0xff},
-	"mtl-shuffled":     color.RGBA{0x93, 0x93, 0x93, 0xff},
-	"mtl-recorded":     color.RGBA{0x55, 0xa8, 0x68, 0xff},
-	"mtl-noisefree":    color.RGBA{0x81, 0x72, 0xb3, 0xff},
-	"predictor":        color.RGBA{0x64, 0xb5, 0xcd, 0xff},
-	"spectral control": color.RGBA{0x2a, 0x9d, 0x8f, 0xff},
-}
+// spectralColour is the colour of the spectral control, which is not a condition.
+var spectralColour = color.RGBA{0x2a, 0x9d, 0x8f, 0xff}
 
+// modelColor is a condition's colour in every figure (the condition table's), for a label that starts with its name;
+// the spectral control's; else the i-th of a palette.
 func modelColor(label string, i int) color.Color {
-	for name, c := range modelColors {
-		if label == name || strings.HasPrefix(label, name+" ") || strings.HasPrefix(label, name+"/") {
-			return c
-		}
+	if c, ok := condition.Colour(label); ok {
+		return c
+	}
+	if strings.HasPrefix(label, "spectral control") {
+		return spectralColour
 	}
 	return plotutil.Color(i)
 }

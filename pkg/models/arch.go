@@ -29,6 +29,8 @@ type VGGConfig struct {
 	InputSize    int // height = width of the input image, in pixels (a multiple of 32)
 	InChannels   int // 3 as the authors (a grayscale image repeated into 3 channels), or 1
 	NumClasses   int // outputs of the classification head
+	// FrontEnd, if on, replaces conv1_1 by the virtual monkey's fixed receptive fields (beyond the paper).
+	FrontEnd FrontEndConfig `json:",omitzero"`
 }
 
 // PaperVGG is the configuration of the paper's classifier on Tiny ImageNet.
@@ -66,6 +68,10 @@ func (c VGGConfig) Validate() error {
 		return fmt.Errorf("input channels %d: want 1 or 3", c.InChannels)
 	case c.NumClasses < 2:
 		return fmt.Errorf("number of classes %d: want at least 2", c.NumClasses)
+	case c.FrontEnd.On() && (c.FrontEnd.Kernel < 3 || c.FrontEnd.Kernel%2 == 0 || c.FrontEnd.Kernel > c.InputSize ||
+		!(c.FrontEnd.PPD > 0) || c.FrontEnd.Channels > 4096):
+		return fmt.Errorf("front end %+v: want an odd kernel of 3 to %d pixels, a resolution > 0 and at most 4096 channels",
+			c.FrontEnd, c.InputSize)
 	}
 	return nil
 }
@@ -93,6 +99,11 @@ func (c VGGConfig) Layers(neurons int) []Layer {
 		out := c.Width(v)
 		l := Layer{Name: fmt.Sprintf("conv%d_%d", stage, conv), Kind: "conv3x3+bn+relu", InChannels: in,
 			OutChannels: out, Size: size, Params: in*out*9 + out + 2*out, Block: block}
+		if stage == 1 && conv == 1 && c.FrontEnd.On() {
+			out = c.FrontEnd.Channels
+			l = Layer{Name: "frontend", Kind: fmt.Sprintf("fixed V1 front end %d×%d", c.FrontEnd.Kernel, c.FrontEnd.Kernel),
+				InChannels: in, OutChannels: out, Size: size, Block: block}
+		}
 		layers = append(layers, l)
 		if l.Name == "conv3_1" {
 			sharedOut = l

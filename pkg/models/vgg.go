@@ -176,7 +176,9 @@ func runLayers(ctx *context.Context, cfg VGGConfig, x *Node, from, to int) *Node
 			continue
 		}
 		if i >= from {
-			if i == 0 {
+			if i == 0 && cfg.FrontEnd.On() {
+				x = frontEnd(ctx.In("frontend"), cfg.FrontEnd, x) // in place of conv1_1
+			} else if i == 0 {
 				x = ConvBNReLURepeated(ctx.In(convNames[i]), x, cfg.InChannels, cfg.Width(v))
 			} else {
 				x = ConvBNReLU(ctx.In(convNames[i]), x, cfg.Width(v))
@@ -209,20 +211,29 @@ func CrossEntropy(logits, labels *Node) *Node {
 	return Neg(ReduceAllMean(ReduceSum(Mul(onehot, LogSoftmax(logits, -1)), -1)))
 }
 
-// Consistency is the Oracle's consistency loss between the representations a and b [batch, …] of two corrupted views
-// of the same images: "mse", the mean squared difference, or "cosine", the mean over images of 1 − cos(a_i, b_i)
-// between the flattened representations (PyTorch's CosineEmbeddingLoss with target +1; a small ε keeps all-zero
-// representations finite).
+// Consistency is the Oracle's consistency loss between the representations a and b [batch, …] of two views of the
+// same images: "euclidean", the mean over images of the Euclidean distance ‖a_i − b_i‖ between the flattened
+// representations (the paper's words, Section 2: "penalizes the Euclidean distance between the outputs of layer
+// conv-3-1"); "mse", the mean squared difference (the authors' code's nn.MSELoss); or "cosine", the mean over images
+// of 1 − cos(a_i, b_i) (the authors' code's CosineEmbeddingLoss with target +1). A small ε keeps the Euclidean
+// distance differentiable and all-zero representations finite.
 func Consistency(a, b *Node, criterion string) *Node {
-	if criterion != "cosine" {
-		return ReduceAllMean(Square(Sub(a, b)))
-	}
 	n := a.Shape().Dimensions[0]
+	switch criterion {
+	case "mse":
+		return ReduceAllMean(Square(Sub(a, b)))
+	case "euclidean":
+		d := Reshape(Sub(a, b), n, -1)
+		return ReduceAllMean(Sqrt(AddScalar(ReduceSum(Square(d), -1), 1e-12)))
+	}
 	fa, fb := Reshape(a, n, -1), Reshape(b, n, -1)
 	dot := ReduceSum(Mul(fa, fb), -1)
 	norms := Sqrt(AddScalar(Mul(ReduceSum(Square(fa), -1), ReduceSum(Square(fb), -1)), 1e-16))
 	return ReduceAllMean(OneMinus(Div(dot, norms)))
 }
+
+// ConsistencyCriteria are the forms of the Oracle's consistency loss (Consistency).
+var ConsistencyCriteria = []string{"cosine", "euclidean", "mse"}
 
 // IsLayer reports whether layer names a convolutional layer (LayerNames).
 func IsLayer(layer string) bool { return layerEnd(layer) >= 0 }

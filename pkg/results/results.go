@@ -47,7 +47,11 @@ type SameStepPoint struct {
 
 // SameStepRun is one seed's comparison.
 type SameStepRun struct {
-	Seed   uint64          `json:"seed"`
+	Seed uint64 `json:"seed"`
+	// Criterion is the Oracle's form of the consistency loss; Variant: not the scale's (the run's Oracle is then not
+	// the cache's, and its files are named seed<N>-<criterion>).
+	Criterion string          `json:"criterion,omitempty"`
+	Variant   bool            `json:"variant,omitempty"`
 	Points []SameStepPoint `json:"points"` // the Baseline's epochs, then the Oracle's first stage's
 	// Reproduces says, per stage, whether the retrained model's final (best validation) weights are bit-identical
 	// to the committed checkpoint's, so that the curves are those of the cached models; absent where the cache has

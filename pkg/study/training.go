@@ -8,8 +8,10 @@ import (
 
 	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/data"
+	"github.com/robustvision/cotrain/pkg/models"
 	"github.com/robustvision/cotrain/pkg/neural"
 	"github.com/robustvision/cotrain/pkg/record"
+	"github.com/robustvision/cotrain/pkg/scales"
 	"github.com/robustvision/cotrain/pkg/train"
 	"github.com/robustvision/cotrain/pkg/v1sim"
 )
@@ -24,7 +26,7 @@ func (r *Runner) TrainConfig(st Stage) (train.Config, error) {
 	if !ok || st.Kind != Training {
 		return train.Config{}, fmt.Errorf("stage %s: %q is not a trained model", st.ID, st.Model)
 	}
-	cfg := train.Defaults(c.Objective, s.Model, s.EpochsOf(c.Budget), st.Seed)
+	cfg := train.Defaults(c.Objective, ModelOf(s, c), s.EpochsOf(c.Budget), st.Seed)
 	if c.Init != "" {
 		cfg.Frozen, cfg.Initial = []string{"/shared"}, []string{"/shared"}
 	}
@@ -33,6 +35,9 @@ func (r *Runner) TrainConfig(st Stage) (train.Config, error) {
 	}
 	if c.Objective == train.MultiTask {
 		cfg.Ratio = st.Ratio
+	}
+	if c.Objective == train.CorruptionConsistency && s.OracleConsistency != "" {
+		cfg.Oracle.Criterion = s.OracleConsistency
 	}
 	if s.Batch > 0 {
 		cfg.Batch = s.Batch
@@ -45,6 +50,16 @@ func (r *Runner) TrainConfig(st Stage) (train.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// ModelOf is the network of condition c at scale s: the scale's, with the fixed V1 front end where the condition
+// has it (the positive control).
+func ModelOf(s scales.Scale, c condition.Condition) models.VGGConfig {
+	m := s.Model
+	if c.FrontEnd {
+		m.FrontEnd = s.FrontEnd
+	}
+	return m
 }
 
 // trainStage trains the stage's model (resuming an interrupted run) and records its test accuracy and FEVe.
@@ -89,10 +104,11 @@ func (r *Runner) trainStage(st Stage, rec *record.Stage) error {
 	return m.Save(filepath.Join(dir, modelFile))
 }
 
-// Retrain trains a training stage's model again, exactly as the stage does (its configuration and data), into dir
-// instead of the cache, calling after at the end of every epoch (train.Options.AfterEpoch). The calibration uses it
-// to measure what a stage does not record, such as held-out cross-entropy at every epoch; the cache is not touched.
-func (r *Runner) Retrain(id, dir string, after func(epoch int, m *train.Model) error) (*train.Model,
+// Retrain trains a training stage's model again, exactly as the stage does (its configuration and data, changed by
+// change if not nil), into dir instead of the cache, calling after at the end of every epoch
+// (train.Options.AfterEpoch). The calibration uses it to measure what a stage does not record, such as held-out
+// cross-entropy at every epoch, or a variant of a stage; the cache is not touched.
+func (r *Runner) Retrain(id, dir string, change func(*train.Config), after func(epoch int, m *train.Model) error) (*train.Model,
 	[]train.EpochMetrics, error) {
 	i := slices.IndexFunc(Stages(r.Scale), func(st Stage) bool { return st.ID == id })
 	if i < 0 {
@@ -105,6 +121,9 @@ func (r *Runner) Retrain(id, dir string, after func(epoch int, m *train.Model) e
 	cfg, err := r.TrainConfig(st)
 	if err != nil {
 		return nil, nil, err
+	}
+	if change != nil {
+		change(&cfg)
 	}
 	d, err := r.trainData(st)
 	if err != nil {

@@ -73,9 +73,9 @@ func (r *Runner) checkModel(st Stage, key string, info train.ModelInfo) error {
 		return fmt.Errorf("%s: the checkpoint names no stage: %w", st.ID, ErrForeignModel)
 	case *info.Stage != want:
 		return fmt.Errorf("%s: the checkpoint was written by %+v, want %+v: %w", st.ID, *info.Stage, want, ErrForeignModel)
-	case info.Model != r.Scale.Model:
+	case info.Model != ModelOf(r.Scale, c):
 		return fmt.Errorf("%s: the checkpoint's network is %+v, the %s scale's %+v: %w", st.ID, info.Model,
-			r.Scale.Name, r.Scale.Model, ErrForeignModel)
+			r.Scale.Name, ModelOf(r.Scale, c), ErrForeignModel)
 	case info.Objective != c.Objective:
 		return fmt.Errorf("%s: the checkpoint was trained for %s, %s is trained for %s: %w", st.ID, info.Objective,
 			st.Model, c.Objective, ErrForeignModel)

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,11 +72,12 @@ type OracleConfig struct {
 	Corruptions []string       // the 14 corruptions of the paper (glass blur excluded)
 	Preset      corrupt.Preset // severity table
 	Lambda      float64        // weight of the consistency loss (the authors' default 1)
-	// Criterion of the consistency loss, the authors' two options: "mse" (nn.MSELoss between the two views' conv3_1
-	// activations) or "cosine" (CosineEmbeddingLoss with target +1: the mean over images of 1 − cos between the two
-	// views' flattened activations). MSE can be driven to zero by shrinking the activations, which starves the
-	// classification branch (measured: stage 1's cross-entropy stayed at 2.30 while the MSE fell to 0.01); the
-	// cosine form is scale-free, bounded by 2, and is the default here.
+	// Criterion of the consistency loss (models.Consistency): "euclidean" (the paper's words: the Euclidean distance
+	// between the two views' conv3_1 activations), or the authors' code's two options, "mse" (nn.MSELoss) and
+	// "cosine" (CosineEmbeddingLoss with target +1: the mean over images of 1 − cos between the two views' flattened
+	// activations). MSE can be driven to zero by shrinking the activations, which starves the classification branch
+	// (measured under an earlier recipe: stage 1's cross-entropy stayed at 2.30 while the MSE fell to 0.01); the
+	// cosine form is scale-free, bounded by 2, and is the default here; a scale chooses (Scale.OracleConsistency).
 	Criterion string
 }
 
@@ -109,6 +111,9 @@ func (c Config) Validate(d Data) error {
 	}
 	needImages := c.Objective != NeuralPrediction
 	needNeural := c.Objective == MultiTask || c.Objective == NeuralPrediction
+	if c.Objective == CorruptionConsistency && !slices.Contains(models.ConsistencyCriteria, c.Oracle.Criterion) {
+		return fmt.Errorf("consistency criterion %q: want one of %v", c.Oracle.Criterion, models.ConsistencyCriteria)
+	}
 	switch c.Objective {
 	case Classification, MultiTask, CorruptionConsistency, NeuralPrediction:
 	default:
