@@ -52,7 +52,7 @@ type SameStepRun struct {
 	// the cache's, and its files are named seed<N>-<criterion>).
 	Criterion string          `json:"criterion,omitempty"`
 	Variant   bool            `json:"variant,omitempty"`
-	Points []SameStepPoint `json:"points"` // the Baseline's epochs, then the Oracle's first stage's
+	Points    []SameStepPoint `json:"points"` // the Baseline's epochs, then the Oracle's first stage's
 	// Reproduces says, per stage, whether the retrained model's final (best validation) weights are bit-identical
 	// to the committed checkpoint's, so that the curves are those of the cached models; absent where the cache has
 	// no model of the stage.

@@ -167,7 +167,7 @@ var (
 		// FEVe on the reliable neurons hovered around zero).
 		Batch: 16, LearningRate: 0.01, PredictorLearningRate: 2e-3,
 		ReconSteps: 200, ReconImages: 6, ReconNorms: []float64{2.5, 7.5, 30}, // the paper's 5, 15, 60 at 32×32 (recon.NormsFor)
-		ReconSource: ReconTestImages,
+		ReconSource:  ReconTestImages,
 		EvalPerClass: 4, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 32, Sessions: 1, TrainImages: 1000, TrainPerSession: 900, TestImages: 20,
 			RepeatsMin: 10, RepeatsMax: 12, ImageSize: 32, PPD: 14, WindowMs: [2]float64{40, 160}},
@@ -223,7 +223,7 @@ var (
 		ReconSteps: 4000, ReconImages: 24, ReconNorms: recon.NormsFor(32),
 		// Section 4's images from the models' own distribution (Fashion-MNIST test images, a reader recognises the
 		// garment): the networks learned no natural photographs at this scale.
-		ReconSource: ReconTestImages,
+		ReconSource:  ReconTestImages,
 		EvalPerClass: 30, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 4000, TrainPerSession: 1500, TestImages: 75,
 			RepeatsMin: 40, RepeatsMax: 50, ImageSize: 32, PPD: 14, WindowMs: [2]float64{40, 160}},
@@ -265,7 +265,7 @@ var (
 		Seeds: []uint64{1000, 2000, 3000, 4000, 5000}, SweepSeeds: []uint64{1000, 2000, 3000, 4000, 5000}, SweepRatios: train.Sweep,
 		ResolutionPPDs: []float64{7, 10, 14, 20, 28},
 		ReconSteps:     8000, ReconImages: 70, ReconNorms: recon.NormsFor(64), ReconSource: ReconPhotos,
-		FrontEnd:       models.FrontEndConfig{Channels: 64, Kernel: 21, PPD: 14, Seed: 1},
+		FrontEnd:     models.FrontEndConfig{Channels: 64, Kernel: 21, PPD: 14, Seed: 1},
 		EvalPerClass: 0, CorruptionPreset: corrupt.PresetImageNetC,
 		V1: v1sim.Protocol{Neurons: 458, Sessions: 32, TrainImages: 24000, TrainPerSession: 11600, TestImages: 75,
 			RepeatsMin: 40, RepeatsMax: 50, ImageSize: 64, PPD: 14, WindowMs: [2]float64{40, 160}},
