@@ -3,6 +3,13 @@ package figures
 import (
 	"fmt"
 	"image"
+	"image/color"
+	"math"
+	"reflect"
+	"unsafe"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
@@ -10,13 +17,20 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// MinTextPixels is the smallest text height, in pixels at the notebook's display size, that Check accepts.
-const MinTextPixels = 10
+// MinTextPixels is the smallest text height, in pixels at the notebook's display size, that Check accepts;
+// EdgeMargin is how close to the canvas's edge ink may come (text or lines cut by the edge leave ink there); and
+// MinMarkerContrast is the smallest contrast ratio (WCAG's, against the white background) of a scatter marker.
+const (
+	MinTextPixels     = 10
+	EdgeMargin        = 2
+	MinMarkerContrast = 1.6
+)
 
 // Check renders the figure and reports what would make it hard to read: a legend that covers a plot's data area or
-// title or falls off the figure, axes squeezed to nothing, or text smaller than MinTextPixels when a notebook shows
-// the figure (scaled down to DisplayWidth if wider). The legends are located by their pixels: the figure is drawn
-// with and without them, and every pixel that differs must lie outside every data area and title.
+// title or falls off the figure, axes squeezed to nothing, text smaller than MinTextPixels when a notebook shows
+// the figure (scaled down to DisplayWidth if wider), ink within EdgeMargin pixels of the canvas's edge (a label cut
+// by it), or scatter markers too light to see (MinMarkerContrast). The legends are located by their pixels: the
+// figure is drawn with and without them, and every pixel that differs must lie outside every data area and title.
 func (f Figure) Check() error { return f.check(f.draw) }
 
 // check is Check with the figure drawn by drawFn.
@@ -33,6 +47,12 @@ func (f Figure) check(drawFn func(dc draw.Canvas, legends bool) layout) error {
 	}
 	with, l, texts := render(true)
 	without, _, _ := render(false)
+	if err := inkAtEdge(with); err != nil {
+		return err
+	}
+	if err := f.markerContrast(); err != nil {
+		return err
+	}
 
 	scale := min(1, float64(DisplayWidth)/float64(wpx))
 	for _, t := range texts {
@@ -109,4 +129,81 @@ type drawnText struct {
 func (r *textRecorder) FillString(f font.Face, pt vg.Point, s string) {
 	r.texts = append(r.texts, drawnText{f, s})
 	r.Canvas.FillString(f, pt, s)
+}
+
+// inkAtEdge reports ink (a pixel that is not the white background) within EdgeMargin pixels of the canvas's edge.
+func inkAtEdge(img *image.RGBA) error {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if x >= b.Min.X+EdgeMargin && x < b.Max.X-EdgeMargin && y >= b.Min.Y+EdgeMargin && y < b.Max.Y-EdgeMargin {
+				continue
+			}
+			i := img.PixOffset(x, y)
+			if img.Pix[i] < 250 || img.Pix[i+1] < 250 || img.Pix[i+2] < 250 {
+				return fmt.Errorf("ink at pixel (%d, %d), within %d px of the %d×%d canvas's edge (a label or line cut "+
+					"by it?)", x, y, EdgeMargin, b.Dx(), b.Dy())
+			}
+		}
+	}
+	return nil
+}
+
+// markerContrast reports a scatter marker whose colour has a contrast ratio below MinMarkerContrast against white.
+func (f Figure) markerContrast() error {
+	plots := append([]*plot.Plot(nil), f.Plot)
+	for _, row := range f.Tiles {
+		plots = append(plots, row...)
+	}
+	for _, p := range plots {
+		if p == nil {
+			continue
+		}
+		for _, pl := range plottersOf(p) {
+			s, ok := pl.(*plotter.Scatter)
+			if !ok {
+				continue
+			}
+			for i := range s.XYs {
+				style := s.GlyphStyle
+				if s.GlyphStyleFunc != nil {
+					style = s.GlyphStyleFunc(i)
+				}
+				if c := contrastOnWhite(style.Color); c < MinMarkerContrast {
+					return fmt.Errorf("a marker of %q is too light to see: contrast %.2f against white (want ≥ %.1f)",
+						p.Title.Text, c, MinMarkerContrast)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// contrastOnWhite is WCAG's contrast ratio of a colour against white: 1.05 / (L + 0.05), L the relative luminance.
+func contrastOnWhite(c color.Color) float64 {
+	if c == nil {
+		return 21
+	}
+	r, g, b, a := c.RGBA()
+	lin := func(v uint32) float64 {
+		x := float64(v) / 0xffff
+		x = x*float64(a)/0xffff + (1 - float64(a)/0xffff) // over white
+		if x <= 0.03928 {
+			return x / 12.92
+		}
+		return math.Pow((x+0.055)/1.055, 2.4)
+	}
+	l := 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+	return 1.05 / (l + 0.05)
+}
+
+// plottersOf are the plotters added to p. gonum/plot v0.17 keeps them unexported, with no accessor; the check reads
+// them (read-only) to see the markers' styles.
+func plottersOf(p *plot.Plot) []plot.Plotter {
+	v := reflect.ValueOf(p).Elem().FieldByName("plotters")
+	if !v.IsValid() {
+		return nil
+	}
+	ps, _ := reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem().Interface().([]plot.Plotter)
+	return ps
 }

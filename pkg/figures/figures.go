@@ -38,6 +38,9 @@ const (
 	DisplayWidth = 960
 )
 
+// canvasMargin is the blank border around every figure (EdgeMargin pixels and more).
+const canvasMargin = 1.5 * vg.Millimeter
+
 // layout is where a figure's parts were drawn: every plot's data area and title, and every legend.
 type layout struct {
 	Data, Titles, Legends []vg.Rectangle
@@ -60,6 +63,7 @@ func (f Figure) writerTo(format string) (io.WriterTo, error) {
 // where its parts went.
 func (f Figure) draw(dc draw.Canvas, legends bool) layout {
 	var out layout
+	dc = draw.Crop(dc, canvasMargin, -canvasMargin, canvasMargin, -canvasMargin) // nothing reaches the canvas's edge
 	if f.Legend != nil {
 		leg := *f.Legend
 		spaceEntries(&leg, f.Width)

@@ -269,7 +269,7 @@ func Fig3C(res *eval.Robustness) (Figure, error) {
 		if hi > lo {
 			f = (acc - lo) / (hi - lo)
 		}
-		shade := func(c uint8) uint8 { return uint8(255 - (255-float64(c))*(0.25+0.75*f)) }
+		shade := func(c uint8) uint8 { return uint8(255 - (255-float64(c))*(0.5+0.5*f)) } // the lightest still visible (Check)
 		return color.RGBA{shade(base.R), shade(base.G), shade(base.B), 0xff}
 	}
 	legend := plot.NewLegend()
