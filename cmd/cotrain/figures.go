@@ -66,6 +66,11 @@ func (l inputLoader) load(needs []figures.Need) *figures.Inputs {
 			}
 		case figures.NeedPaperV1:
 			in.PaperV1, err = l.paperV1()
+		case figures.NeedGPU:
+			gpu := &study.Runner{Root: l.runner.Root, Scale: scales.GPU}
+			if res, gerr := gpu.LoadRobustness(); gerr == nil {
+				in.GPU = res // else the gpu scale has not run: its column says so
+			}
 		}
 		if err != nil {
 			in.Missing[n] = err

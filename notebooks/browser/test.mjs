@@ -1,14 +1,16 @@
 // Runs every notebook in a real browser, as a reader would: Jupyter Notebook with the GoNB kernel, Debian's Chromium
 // (headless) driven by puppeteer-core, "Run All" on each notebook; then, on notebook 04, moves the norm slider three
-// times quickly and checks that exactly one view appears under it, updated in place, for the last value, within
-// the time limit; then presses Stop, which must end the cell. Prints what it measured; exits non-zero on a failure.
+// times quickly and checks that its value shows at once, that exactly one view appears under it, updated in place, for
+// the last value, within the time limit, that every reconstruction has its own contrast (also at the lowest norm),
+// takes a screenshot, and presses Stop, which must end the cell and disable the controls. Prints what it measured;
+// exits non-zero on a failure.
 //
 //   npm install --prefix notebooks/browser && node notebooks/browser/test.mjs [notebook ...]
 //
 // Nothing is saved: autosave is switched off in every page, so the repository's notebooks are not modified.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
@@ -84,7 +86,51 @@ async function runNotebook(browser, name) {
   await page.close();
 }
 
-// sliderTest moves the slider three times quickly and expects one view, for the last value, in place, in time.
+// tileContrast is, for every reconstruction shown under the slider, the spread of its grey levels (0 … 255): each
+// tile is stretched to its own range, so every tile spans half the range or more, also at the lowest norm.
+async function tileContrast(page) {
+  return page.evaluate(async () => {
+    const spreads = [];
+    for (const img of document.querySelectorAll('.cotrain-explore img.cotrain-tile')) {
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth; c.height = img.naturalHeight;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(img, 0, 0);
+      const d = ctx.getImageData(0, 0, c.width, c.height).data;
+      let lo = 255, hi = 0;
+      for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
+      spreads.push(hi - lo);
+    }
+    return spreads;
+  });
+}
+
+// moveSlider sets the slider to each value in turn, as a drag does, and returns the label read right after each move.
+async function moveSlider(page, values) {
+  const labels = [];
+  for (const v of values) {
+    labels.push(await page.evaluate((val) => {
+      const r = document.querySelector('input[type=range]');
+      r.value = String(val);
+      r.dispatchEvent(new Event('input', { bubbles: true }));
+      return document.querySelector('.cotrain-explore-value').textContent;
+    }, v));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return labels;
+}
+
+async function waitForView(page, want) {
+  await page.waitForFunction((w) => {
+    const views = document.querySelectorAll('.cotrain-explore');
+    return views.length === 1 && views[0].querySelector('p b').innerText === w;
+  }, { timeout: 60000, polling: 20 }, want);
+}
+
+// sliderTest moves the slider three times quickly and expects its value shown at once with "computing …", then one
+// view, for the last value, in place, in time; every tile with its own contrast, also at the lowest norm; a
+// screenshot; then Stop, which must end the cell and disable the controls.
 async function sliderTest(page, name) {
   const values = await page.evaluate(() => {
     const r = document.querySelector('input[type=range]');
@@ -93,32 +139,44 @@ async function sliderTest(page, name) {
   const targets = [values[2] + 4, values[2] + 9, values[2] + 14].map((v) => Math.min(v, values[1]));
   const last = targets[targets.length - 1];
   const moved = Date.now();
-  for (const v of targets) {
-    await page.evaluate((val) => {
-      const r = document.querySelector('input[type=range]');
-      r.value = String(val);
-      r.dispatchEvent(new Event('input', { bubbles: true }));
-    }, v);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const expect = `norm ${last / 2}`;
+  const labels = await moveSlider(page, targets);
+  labels.forEach((l, i) => {
+    if (!l.includes(`norm ${targets[i]} `) || !l.includes('computing')) {
+      fail(`${name}: while dragging to ${targets[i]} the slider's label reads ${JSON.stringify(l)}`);
+    }
+  });
   try {
-    await page.waitForFunction((want) => {
-      const views = document.querySelectorAll('.cotrain-explore');
-      return views.length === 1 && views[0].innerText.includes(want);
-    }, { timeout: 30000, polling: 20 }, expect);
+    await waitForView(page, `norm ${last}`);
   } catch {
     const seen = await page.evaluate(() => [...document.querySelectorAll('.cotrain-explore')].map((v) => v.innerText.split('\n')[0]));
-    fail(`${name}: after three moves, the views under the slider are ${JSON.stringify(seen)}, want one with "${expect}"`);
+    fail(`${name}: after three moves, the views under the slider are ${JSON.stringify(seen)}, want one with "norm ${last}"`);
     return;
   }
   const ms = Date.now() - moved;
-  const views = await page.evaluate(() => document.querySelectorAll('.cotrain-explore').length);
   const report = await page.evaluate(() => document.querySelector('.cotrain-explore p').innerText);
-  console.log(`${name}: slider moved 3 times in 150 ms; ${views} view under it, for the last value, ${ms} ms after the ` +
-    `first move (${report})`);
+  const label = await page.evaluate(() => document.querySelector('.cotrain-explore-value').textContent);
+  console.log(`${name}: slider moved 3 times in 150 ms, its value shown at each move; one view under it, for the ` +
+    `last value, ${ms} ms after the first move (${report}); the label then reads "${label}"`);
   if (ms > sliderLimitMs + 150) fail(`${name}: the slider's view took ${ms} ms (limit ${sliderLimitMs} ms after the last move)`);
-  // Stop ends the cell.
+  if (!label.includes('shown')) fail(`${name}: after the view, the label reads ${JSON.stringify(label)}`);
+  const spreads = await tileContrast(page);
+  if (spreads.length < 5 || Math.min(...spreads) < 120) fail(`${name}: tiles' grey spreads ${JSON.stringify(spreads)}`);
+  const shot = process.env.COTRAIN_SLIDER_SCREENSHOT || path.join(repo, 'figures', 'html', 'slider.png');
+  mkdirSync(path.dirname(shot), { recursive: true });
+  const area = await page.evaluateHandle(() => document.querySelector('.cotrain-explore').closest('.output_area').parentElement);
+  await area.screenshot({ path: shot });
+  console.log(`${name}: screenshot of the slider in ${shot}`);
+  // The lowest norm: every tile keeps its own contrast.
+  await moveSlider(page, [values[0]]);
+  try {
+    await waitForView(page, `norm ${values[0]}`);
+    const low = await tileContrast(page);
+    if (Math.min(...low) < 120) fail(`${name}: at norm ${values[0]} the tiles' grey spreads are ${JSON.stringify(low)}`);
+    else console.log(`${name}: at the lowest norm every tile spans ${Math.min(...low)} grey levels or more`);
+  } catch {
+    fail(`${name}: no view for the lowest norm ${values[0]}`);
+  }
+  // Stop ends the cell and disables the controls.
   await page.evaluate(() => [...document.querySelectorAll('button')].find((b) => b.innerText.trim() === 'Stop').click());
   try {
     await page.waitForFunction(() => {
@@ -128,6 +186,16 @@ async function sliderTest(page, name) {
     console.log(`${name}: Stop ended the slider's cell`);
   } catch {
     fail(`${name}: Stop did not end the slider's cell`);
+  }
+  try {
+    await page.waitForFunction(() => {
+      const c = document.querySelector('.cotrain-explore-value').closest('.output_area').parentElement;
+      const controls = [...c.querySelectorAll('input[type=range], select, button')];
+      return controls.length >= 3 && controls.every((e) => e.disabled);
+    }, { timeout: 10000, polling: 100 });
+    console.log(`${name}: after Stop the slider, the menu and the button are disabled`);
+  } catch {
+    fail(`${name}: after Stop the controls are not all disabled`);
   }
 }
 

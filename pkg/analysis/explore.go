@@ -14,6 +14,7 @@ import (
 // an input of the compiled step, so moving the constraint recompiles and reloads nothing.
 type Explorer struct {
 	Models     []string
+	Optimizers []string // per model: its reconstruction optimiser, e.g. "sgd lr 5" (the paper's per model)
 	Target     []float64 // the noisy image, model input units
 	Clean      []float64 // the undistorted image (ϱ̄ is measured against it)
 	Density    []float64 // its saliency density
@@ -60,6 +61,7 @@ func NewExplorer(models []Model, target, clean, density []float64, spectralOf st
 			return nil, fmt.Errorf("explorer: %s: %w", m.Name, err)
 		}
 		e.Models, e.recons = append(e.Models, m.Name), append(e.recons, r)
+		e.Optimizers = append(e.Optimizers, fmt.Sprintf("%s lr %g", m.Config.Optimizer, m.Config.LearningRate))
 		if m.Name == spectralOf {
 			e.spectralOf = i
 		}

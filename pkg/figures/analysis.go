@@ -2,6 +2,7 @@ package figures
 
 import (
 	"fmt"
+	"github.com/robustvision/cotrain/pkg/condition"
 	"image"
 	"image/color"
 	"math"
@@ -168,6 +169,20 @@ func ReconstructionGrid(title string, target []float64, size int, norms []float6
 	return g.figure()
 }
 
+// fig7Colour is a series' colour in Fig. 7 as the paper's caption gives them: the Oracle blue, the Baseline black, the
+// spectral control red.
+func fig7Colour(label string, k int) color.Color {
+	switch label {
+	case condition.Oracle:
+		return color.RGBA{0x1f, 0x5f, 0xbf, 0xff}
+	case condition.Baseline:
+		return color.Black
+	case "spectral control":
+		return color.RGBA{0xd6, 0x27, 0x28, 0xff}
+	}
+	return modelColor(label, k+3)
+}
+
 // Fig6 shows the saliency analysis for one image: the image, its saliency map (the stand-in model unless a map was
 // supplied), the 0.7-mass mask, and each model's reconstruction with its normalised norm ratio ϱ̄.
 func Fig6(title string, img, density []float64, mask []bool, size int, recons []ReconstructionRow, ratios [][]float64, norms []float64) (Figure, error) {
@@ -235,7 +250,7 @@ func Fig7(title string, norms []float64, series [][]ScatterSeries) (Figure, erro
 			if err != nil {
 				return Figure{}, err
 			}
-			sc.Color = modelColor(s.Label, k+3)
+			sc.Color = fig7Colour(s.Label, k)
 			sc.Shape = draw.CircleGlyph{}
 			p.Add(sc)
 			if i == 0 {

@@ -382,3 +382,31 @@ func resolutionFinding(points []results.ResolutionPoint) finding {
 	f.detectable = fmt.Sprintf("%.1f pts", eval.MinimumDetectable(se, int(n)-1))
 	return f
 }
+
+// AddScaleColumn adds to a Findings table a column with another scale's estimate and verdict for each claim (its
+// Section 3 rows), or "not run" where that scale has no results (nil), so that a reader sees whether a verdict changes
+// with scale.
+func AddScaleColumn(t *Table, scale string, res *eval.Robustness) {
+	other := map[string][]string{}
+	if res != nil {
+		o := Findings(res, nil, nil)
+		for _, r := range o.Rows {
+			other[r[0]] = r
+		}
+	}
+	t.Header = append(t.Header, "at the "+scale+" scale")
+	for i, r := range t.Rows {
+		cell := "not run"
+		switch o, ok := other[r[0]]; {
+		case res == nil:
+		case ok:
+			cell = fmt.Sprintf("%s: %s", o[2], o[5])
+		default:
+			cell = "not in its study"
+		}
+		t.Rows[i] = append(r, cell)
+	}
+	if res == nil {
+		t.Note += fmt.Sprintf(" The %s scale's study has not run (it needs a GPU; docs/gpu.md).", scale)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 
+	"image"
+
 	"github.com/robustvision/cotrain/pkg/analysis"
 	"github.com/robustvision/cotrain/pkg/condition"
 	"github.com/robustvision/cotrain/pkg/recon"
@@ -12,19 +14,68 @@ import (
 	"gonum.org/v1/gonum/stat"
 )
 
-// Fig5 is the reconstruction grid of one analysis image (Fig. 5; Fig. 10 and 11 for more images): each model's
-// reconstruction from conv3_1 under every norm constraint, and the spectral control of MTL-Monkey's.
-func Fig5(a *analysis.Result, image int) (Figure, error) {
+// Fig5 is the paper's Fig. 5: the reconstructions from conv3_1 of four noisy images (the analysis's first four) by
+// every model and the spectral control of MTL-Monkey's, under the paper's norms 5, 15 and 60 (mapped to the input
+// size), with the noisy images in the last row ("see last row for original images"); each image is stretched to its
+// own symmetric grey range.
+func Fig5(a *analysis.Result) (Figure, error) {
+	images := min(4, len(a.Photos))
+	if images == 0 {
+		return Figure{}, fmt.Errorf("fig 5: no images")
+	}
+	norms := paperNormIndices(a.Norms, a.Size)
+	g := gridSpec{title: fmt.Sprintf("Fig. 5 — reconstructions from conv3_1 of %d noisy images (%d steps)", images, a.Steps),
+		cellCm: 1.9}
+	for i := range images {
+		for k, j := range norms {
+			label := fmt.Sprintf("norm %g", a.Norms[j])
+			if k == 0 {
+				label = fmt.Sprintf("image %d: %g", i+1, a.Norms[j])
+			}
+			g.colLabels = append(g.colLabels, label)
+		}
+	}
+	addRow := func(label string, img func(i, j int) []float64) {
+		var row []image.Image
+		for i := range images {
+			for _, j := range norms {
+				x := img(i, j)
+				if x == nil {
+					row = append(row, nil)
+					continue
+				}
+				m := symmetricRange(x)
+				row = append(row, greyImage(x, a.Size, a.Size, -m, m))
+			}
+		}
+		g.cells, g.rowLabels = append(g.cells, row), append(g.rowLabels, label)
+	}
+	for m, name := range a.Models {
+		addRow(condition.Label(name), func(i, j int) []float64 { return a.Recons[m][i][j] })
+	}
+	addRow("spectral control", func(i, j int) []float64 { return a.SpectralImgs[i][j] })
+	addRow("original (noisy)", func(i, j int) []float64 {
+		if j != norms[0] {
+			return nil
+		}
+		return a.Targets[i]
+	})
+	return g.figure()
+}
+
+// Fig10 is the paper's Fig. 10 for one analysis image: the noisy target, and each model's reconstruction under every
+// norm constraint of the analysis, with the spectral control of MTL-Monkey's.
+func Fig10(a *analysis.Result, image int) (Figure, error) {
 	if image < 0 || image >= len(a.Photos) {
-		return Figure{}, fmt.Errorf("fig 5: image %d of %d", image, len(a.Photos))
+		return Figure{}, fmt.Errorf("fig 10: image %d of %d", image, len(a.Photos))
 	}
 	var rows []ReconstructionRow
 	for m, name := range a.Models {
 		rows = append(rows, ReconstructionRow{Label: name, Images: a.Recons[m][image]})
 	}
 	rows = append(rows, ReconstructionRow{Label: "spectral control", Images: a.SpectralImgs[image]})
-	return ReconstructionGrid(fmt.Sprintf("conv3_1 reconstructions, image %d (%d steps)", image, a.Steps),
-		a.Targets[image], a.Size, a.Norms, rows)
+	return ReconstructionGrid(fmt.Sprintf("Fig. 10 — conv3_1 reconstructions of image %d under every norm (%d steps)",
+		image, a.Steps), a.Targets[image], a.Size, a.Norms, rows)
 }
 
 // Fig6FromAnalysis is Fig. 6 for one analysis image: the undistorted image, the stand-in saliency map, its 0.7-mass

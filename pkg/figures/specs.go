@@ -24,6 +24,7 @@ const (
 	NeedSameStep   Need = "the Oracle's same-step comparison"
 	NeedPhoto      Need = "the photograph of Fig. 9"
 	NeedPaperV1    Need = "the SIMULATED V1 population at paper scale"
+	NeedGPU        Need = "the gpu scale's robustness analysis (a column of the Findings)"
 )
 
 // Inputs are the loaded results that figures are drawn from: plain values, loaded by the caller (`cotrain figures`
@@ -38,6 +39,7 @@ type Inputs struct {
 	SameStep   []*results.SameStepRun
 	Photo      *corrupt.Image       // the photograph of Fig. 9, 64×64 RGB
 	PaperV1    []neural.NeuronStats // statistics of the simulated population at paper scale
+	GPU        *eval.Robustness     // the gpu scale's Section 3, for the Findings' column of that scale (nil: not run)
 	Missing    map[Need]error
 }
 
@@ -155,7 +157,7 @@ var Specs = []Spec{
 		}},
 	{Name: "findings", File: "findings.md", What: "Findings: the paper's claims against this reproduction, with verdicts",
 		Function: "Findings", Notebook: "00_overview.ipynb, In [4]; 03_results.ipynb, In [11]",
-		Needs: []Need{NeedRobustness, NeedAnalysis, NeedResolution},
+		Needs: []Need{NeedRobustness, NeedAnalysis, NeedResolution, NeedGPU},
 		Text: func(in *Inputs) (string, error) {
 			if in.Robustness == nil {
 				return "", in.missing(NeedRobustness)
@@ -166,14 +168,20 @@ var Specs = []Spec{
 					return "", in.missing(n)
 				}
 			}
-			return Findings(in.Robustness, in.Analysis, in.Resolution).Markdown(), nil
+			t := Findings(in.Robustness, in.Analysis, in.Resolution)
+			if in.Scale.Name != "gpu" {
+				AddScaleColumn(&t, "gpu", in.GPU)
+			}
+			return t.Markdown(), nil
 		}},
 	{Name: "fig4", File: "fig4_toy.png", What: "Fig. 4: norm-constrained optima of a toy quadratic", Function: "Fig4",
 		Notebook: "04_analysis.ipynb, In [3]",
 		Figure:   func(*Inputs) (Figure, error) { return Fig4(recon.Fig4Problem(), recon.Fig4Norms) }},
-	{Name: "fig5", File: "fig5_reconstructions.png", What: "Fig. 5: reconstructions from conv3_1 under each norm",
-		Function: "Fig5", Notebook: "04_analysis.ipynb, In [5]", Needs: []Need{NeedAnalysis},
-		Figure: section4(func(a *analysis.Result) (Figure, error) { return Fig5(a, 0) })},
+	{Name: "fig5", File: "fig5_reconstructions.png", What: "Fig. 5: reconstructions of four noisy images under the paper's norms 5, 15, 60",
+		Function: "Fig5", Notebook: "04_analysis.ipynb, In [5]", Needs: []Need{NeedAnalysis}, Figure: section4(Fig5)},
+	{Name: "fig10", File: "fig10_reconstructions.png", What: "Fig. 10: one noisy image reconstructed under every norm",
+		Function: "Fig10", Notebook: "04_analysis.ipynb, In [5]", Needs: []Need{NeedAnalysis},
+		Figure: section4(func(a *analysis.Result) (Figure, error) { return Fig10(a, 0) })},
 	{Name: "fig6", File: "fig6_saliency.png", What: "Fig. 6: saliency map, mask and the reconstructions' ϱ̄",
 		Function: "Fig6FromAnalysis", Notebook: "04_analysis.ipynb, In [7]", Needs: []Need{NeedAnalysis},
 		Figure: section4(func(a *analysis.Result) (Figure, error) { return Fig6FromAnalysis(a, 0) })},

@@ -3,6 +3,7 @@ package nb
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -15,7 +16,11 @@ import (
 
 	"github.com/janpfeifer/gonb/gonbui"
 
+	"github.com/robustvision/cotrain/pkg/analysis"
 	"github.com/robustvision/cotrain/pkg/figures"
+	"github.com/robustvision/cotrain/pkg/results"
+	"github.com/robustvision/cotrain/pkg/scales"
+	"github.com/robustvision/cotrain/pkg/study"
 )
 
 // Show displays a figure in the notebook (a PNG), or returns the error that made it impossible; a figure that fails
@@ -42,17 +47,51 @@ func ShowTable(t figures.Table) {
 	gonbui.Sync()
 }
 
-// ShowSource displays, as a Go code block, the declaration named name — a function, a method ("Type.Method") or a
-// type — of the package in the folder dir under root (e.g. "pkg/train"), with its doc comment: the notebooks show the
-// code that is the paper's method next to the sentence it implements.
+// ShowSource displays the declaration named name — a function, a method ("Type.Method") or a type — of the package
+// in the folder dir under root (e.g. "pkg/train"), with its doc comment, folded: a line that names it, which opens on
+// a click to the code. The notebooks show the code that is the paper's method next to the sentence it implements,
+// without putting screens of code before the results.
 func ShowSource(root, dir, name string) error {
 	src, err := Source(filepath.Join(root, dir), name)
 	if err != nil {
 		return err
 	}
-	gonbui.DisplayMarkdown(fmt.Sprintf("`%s` — %s\n\n```go\n%s\n```", name, dir, src))
+	lines := strings.Count(src, "\n") + 1
+	gonbui.DisplayHTML(fmt.Sprintf(`<details class="cotrain-source"><summary>the code: <code>%s</code> in %s `+
+		`(%d lines; click to open)</summary><pre style="font-size:85%%">%s</pre></details>`, escape(name), escape(dir),
+		lines, escape(src)))
 	gonbui.Sync()
 	return nil
+}
+
+// Findings is the Findings table of the runner's study from its verified cache: Section 3's rows, Section 4's
+// where the scale has the analysis and the appendix's where it has the resolution search (a stale or missing
+// result that the scale's study has is an error naming the stage), with a column for the gpu scale (its estimates
+// and verdicts where its study has run, "not run" otherwise).
+func Findings(r *study.Runner) (figures.Table, error) {
+	res, err := r.LoadRobustness()
+	if err != nil {
+		return figures.Table{}, err
+	}
+	var a *analysis.Result
+	if r.Scale.ReconSteps > 0 {
+		if a, err = r.LoadAnalysis(); err != nil {
+			return figures.Table{}, err
+		}
+	}
+	points, err := r.ResolutionResults()
+	if err != nil && !errors.Is(err, results.ErrNotInStudy) {
+		return figures.Table{}, err
+	}
+	t := figures.Findings(res, a, points)
+	if r.Scale.Name != scales.GPU.Name { // the gpu scale's column: its verdicts, or "not run"
+		gpu, err := (&study.Runner{Root: r.Root, Scale: scales.GPU}).LoadRobustness()
+		if err != nil {
+			gpu = nil
+		}
+		figures.AddScaleColumn(&t, scales.GPU.Name, gpu)
+	}
+	return t, nil
 }
 
 // Source returns the text of the declaration named name in the package in dir, with its doc comment.
@@ -132,6 +171,13 @@ func imageTag(png []byte, width string) string {
 	b.WriteString(base64.StdEncoding.EncodeToString(png))
 	b.WriteString(`">`)
 	return b.String()
+}
+
+// tileTag is a reconstruction shown large and smooth (the browser's interpolation), with the class the browser test
+// looks for.
+func tileTag(png []byte, width string) string {
+	return `<img class="cotrain-tile" style="max-width:100%;width:` + width + `" src="data:image/png;base64,` +
+		base64.StdEncoding.EncodeToString(png) + `">`
 }
 
 // escape is html.EscapeString.

@@ -1,7 +1,9 @@
 package notebook
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,5 +69,38 @@ func TestSelfContained(t *testing.T) {
 	}
 	if _, err := selfContained([]byte(page), nil); err == nil {
 		t.Error("math without MathJax 3 was accepted")
+	}
+}
+
+// An HTML copy of a notebook with formulas renders them in Chromium from a folder of its own, with no network and
+// nothing of the machine's (no file:// script: no Debian MathJax needed). Skipped where Jupyter or Chromium is missing.
+func TestHTMLRendersFormulasOffline(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("no chromium (.ci/setup installs it)")
+	}
+	if _, err := os.Stat(MathJaxFile()); err != nil {
+		t.Skip("no MathJax 3 (.ci/setup installs it)")
+	}
+	r, err := Setup(t.TempDir())
+	if err != nil {
+		t.Skipf("no Jupyter: %v", err)
+	}
+	dir := t.TempDir()
+	page, err := r.HTML(context.Background(), "../../notebooks/04_analysis.ipynb", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(page)
+	if strings.Contains(string(b), "file://") {
+		t.Errorf("%s links a file of this machine", page)
+	}
+	out, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9",
+		"--virtual-time-budget=20000", "--dump-dom", "file://"+page).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if n := strings.Count(string(out), "<mjx-container"); n < 5 {
+		t.Errorf("%d formulas rendered by MathJax in %s, want the notebook's", n, page)
 	}
 }

@@ -171,7 +171,7 @@ func (r *Runner) Config(st Stage) (Config, error) {
 			SaliencyModels: SaliencyModels(s), Source: s.ReconSource,
 			SaliencyMaps: s.SaliencyMaps, SaliencyLogDensity: s.SaliencyLogDensity, Size: s.Model.InputSize}
 		for _, name := range ReconModels(s) {
-			rc.Models, rc.Settings = append(rc.Models, name), append(rc.Settings, r.reconSetting(name))
+			rc.Models, rc.Settings = append(rc.Models, name), append(rc.Settings, r.ReconSetting(name))
 		}
 		cfg.Recon = rc
 	case Recording:

@@ -105,14 +105,14 @@ func (r *Runner) reconModels() ([]analysis.Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		models = append(models, analysis.Model{Name: name, Net: m, Config: r.reconSetting(name)})
+		models = append(models, analysis.Model{Name: name, Net: m, Config: r.ReconSetting(name)})
 	}
 	return models, nil
 }
 
-// reconSetting is a condition's reconstruction setting at the scale: the paper's optimiser for it (SGD for the
+// ReconSetting is a condition's reconstruction setting at the scale: the paper's optimiser for it (SGD for the
 // multi-task models, Adam for the others), with the scale's steps.
-func (r *Runner) reconSetting(name string) recon.Config {
+func (r *Runner) ReconSetting(name string) recon.Config {
 	cfg := recon.PaperConfig(condition.Must(name).Reconstruct == "sgd")
 	cfg.Steps = r.Scale.ReconSteps
 	return cfg

@@ -103,7 +103,7 @@ func checkReconTargets(t *testing.T, r *Runner, a *analysis.Result) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rc, err := recon.NewReconstructor(net, r.reconSetting(name))
+		rc, err := recon.NewReconstructor(net, r.ReconSetting(name))
 		if err != nil {
 			t.Fatal(err)
 		}
