@@ -167,3 +167,22 @@ func writeRecord(t *testing.T, file string, rec *record.Stage) {
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.MarshalIndent(v, "", "  ") }
+
+// A cache that keeps results, not checkpoints (Scale.ResultsOnly, the gpu scale's), counts a training stage done
+// without its checkpoint, its other files checked; elsewhere a missing checkpoint makes the stage stale.
+func TestResultsOnlyCache(t *testing.T) {
+	r := smokeCopy(t)
+	const run = "baseline/seed1"
+	os.Remove(filepath.Join(r.Dir(run), "model.ckpt"))
+	if s := stateOf(t, r, run); s.State != Stale || !strings.Contains(s.Problem, "model.ckpt") {
+		t.Errorf("a missing checkpoint: %s (%s)", s.State, s.Problem)
+	}
+	r.Scale.ResultsOnly = true
+	if s := stateOf(t, r, run); s.State != Done {
+		t.Errorf("a missing checkpoint in a results-only cache: %s (%s)", s.State, s.Problem)
+	}
+	os.WriteFile(filepath.Join(r.Dir(run), "metrics.csv"), []byte("edited"), 0o644)
+	if s := stateOf(t, r, run); s.State != Stale || !strings.Contains(s.Problem, "metrics.csv") {
+		t.Errorf("an edited metrics.csv in a results-only cache: %s (%s)", s.State, s.Problem)
+	}
+}

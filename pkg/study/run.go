@@ -139,7 +139,7 @@ func (r *Runner) check(st Stage, key string, inputs map[string]StageStatus) Stag
 	default:
 		ss.Problem = r.inputProblem(st, rec, inputs)
 		if ss.Problem == "" {
-			if err := rec.Files.Verify(r.Dir(st.ID)); err != nil {
+			if err := rec.Files.Verify(r.Dir(st.ID), r.keptElsewhere); err != nil {
 				ss.Problem = err.Error()
 			} else if err := r.verifyOutputs(st, rec); err != nil {
 				ss.Problem = err.Error()
@@ -150,6 +150,12 @@ func (r *Runner) check(st Stage, key string, inputs map[string]StageStatus) Stag
 		ss.State = Done
 	}
 	return ss
+}
+
+// keptElsewhere reports whether a stage's file may be missing from the cache: a checkpoint at a scale whose cache keeps
+// results only (Scale.ResultsOnly).
+func (r *Runner) keptElsewhere(rel string) bool {
+	return r.Scale.ResultsOnly && strings.HasSuffix(rel, ".ckpt")
 }
 
 // inputProblem says why a stage's inputs no longer hold what it was made from ("" if they do): an input that is not

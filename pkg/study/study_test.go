@@ -445,6 +445,7 @@ func TestStagesKeysAndSelect(t *testing.T) {
 // a scale without FirstTrain do not change when the field exists (the committed caches stay valid).
 func TestRestrictedStudy(t *testing.T) {
 	s := scales.GPU
+	s.Models = []string{condition.Baseline, condition.MTLMonkey, condition.MTLShuffled}
 	ids := map[string]bool{}
 	for _, st := range Stages(s) {
 		for _, d := range st.Deps {
@@ -454,19 +455,36 @@ func TestRestrictedStudy(t *testing.T) {
 		}
 		ids[st.ID] = true
 		switch st.Model {
-		case condition.Oracle, condition.OracleStage1, condition.OracleReadout, condition.MTLOracle, condition.MTLRecorded, condition.MTLNoiseFree, condition.ResolutionClassifier:
-			t.Errorf("the gpu scale trains %s (stage %s)", st.Model, st.ID)
+		case condition.Oracle, condition.OracleStage1, condition.OracleReadout, condition.MTLOracle, condition.MTLRecorded,
+			condition.MTLNoiseFree, condition.ResolutionClassifier, condition.V1FrontEnd:
+			t.Errorf("a study of %v trains %s (stage %s)", s.Models, st.Model, st.ID)
 		}
 	}
 	n := len(s.Seeds)
-	// The recording, the predictor, the targets, 3 models × seeds, the readouts of the 2 MTL models, their
-	// evaluations and the robustness analysis.
+	// The recording, the predictor (what MTL-Monkey needs), the targets, 3 models × seeds, the readouts of the 2 MTL
+	// models, their evaluations and the robustness analysis.
 	if want := 1 + 1 + 1 + 3*n + 2*n + 3*n + 1; len(ids) != want {
-		t.Errorf("%d gpu stages, want %d", len(ids), want)
+		t.Errorf("%d stages, want %d", len(ids), want)
 	}
 	if !ids["analysis/robustness"] || ids["analysis/recon"] || ids["targets/oracle"] {
-		t.Errorf("gpu stages: robustness %v, recon %v, condition.Oracle targets %v", ids["analysis/robustness"],
+		t.Errorf("stages: robustness %v, recon %v, Oracle targets %v", ids["analysis/robustness"],
 			ids["analysis/recon"], ids["targets/oracle"])
+	}
+	// The gpu scale itself: the central conditions, and what they need (the Oracle's first stage and readout).
+	gpu := map[string]int{}
+	for _, st := range Stages(scales.GPU) {
+		if st.Kind == Training {
+			gpu[st.Model]++
+		}
+	}
+	for _, m := range []string{condition.Baseline, condition.Oracle, condition.OracleStage1, condition.MTLOracle,
+		condition.MTLMonkey, condition.MTLShuffled, condition.V1FrontEnd} {
+		if gpu[m] != n {
+			t.Errorf("the gpu scale trains %s %d times, want %d", m, gpu[m], n)
+		}
+	}
+	if gpu[condition.MTLRecorded] != 0 || gpu[condition.OracleReadout] != 1 || gpu[condition.Predictor] != 1 {
+		t.Errorf("the gpu scale's stages: %v", gpu)
 	}
 	limited := scales.Mini
 	limited.Data.FirstTrain = 48000
