@@ -14,7 +14,7 @@ import (
 // an input of the compiled step, so moving the constraint recompiles and reloads nothing.
 type Explorer struct {
 	Models     []string
-	Optimizers []string // per model: its reconstruction optimiser, e.g. "sgd lr 5" (the paper's per model)
+	Optimizers []string  // per model: its reconstruction optimiser, e.g. "sgd lr 5" (the paper's per model)
 	Target     []float64 // the noisy image, model input units
 	Clean      []float64 // the undistorted image (ϱ̄ is measured against it)
 	Density    []float64 // its saliency density
