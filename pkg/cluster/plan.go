@@ -48,8 +48,15 @@ type Plan struct {
 // project's 2-core CI machine (AMD EPYC, cpu backend, 2026-11-30; README "Backends and speed").
 var measured = map[[2]int]float64{{16, 32}: 4080, {8, 32}: 2482, {4, 64}: 210}
 
-// GPUThroughput is the assumed training throughput of the full network at 64×64 on one GPU. No GPU was lent to
-// measure it: measure it with `cotrain bench -cases paper -backend xla:cuda` and pass it with -throughput.
+// measuredGPU holds training throughputs measured with `cotrain bench -cases paper` on one NVIDIA H100 (XLA CUDA
+// plugin, 2026-11-27; docs/performance.md) for the networks whose study trainer ran at the benchmark's speed on a GPU
+// (÷4, 64×64: 15,800–18,800 img/s on an H200, docs/gpu.md).
+var measuredGPU = map[[2]int]float64{{8, 32}: 20955, {4, 64}: 17349}
+
+// GPUThroughput is the assumed training throughput of the full network at 64×64 on one GPU: a cautious figure (the
+// bare network's benchmark reached 9,255 img/s on an H100, but the study's trainer, with its host-side augmentation,
+// has not run at that width). Measure yours with `cotrain bench -cases paper -backend xla:cuda` and pass it with
+// -throughput.
 const GPUThroughput = 2500.0
 
 // Throughput estimates the training throughput of the scale's network on device, in images per second: a measured
@@ -58,6 +65,9 @@ const GPUThroughput = 2500.0
 func Throughput(s scales.Scale, device string) (float64, string) {
 	div, size := s.Model.WidthDivisor, s.Model.InputSize
 	work := func(d, z int) float64 { return float64(z*z) / float64(d*d) }
+	if v, ok := measuredGPU[[2]int{div, size}]; ok && device == "gpu" {
+		return v, fmt.Sprintf("measured (÷%d, %d×%d, one H100)", div, size, size)
+	}
 	if device == "gpu" {
 		return GPUThroughput * work(1, 64) / work(div, size), "assumed for one GPU (not measured here)"
 	}

@@ -186,3 +186,45 @@ func TestResultsOnlyCache(t *testing.T) {
 		t.Errorf("an edited metrics.csv in a results-only cache: %s (%s)", s.State, s.Problem)
 	}
 }
+
+// In a results-only cache a stage that needs a checkpoint the cache does not keep (an evaluation cut off by the end
+// of a GPU grant, its model trained in that grant) trains that model again first; with nothing to run, a missing
+// checkpoint makes nothing run.
+func TestResultsOnlyCacheRemakesNeededCheckpoints(t *testing.T) {
+	r := smokeCopy(t)
+	r.Scale.ResultsOnly = true
+	const run, ev = "baseline/seed1", "eval/baseline/seed1"
+	ckpt := filepath.Join(r.Dir(run), "model.ckpt")
+	if err := os.Remove(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	todo, _, err := r.plan(nil)
+	if err != nil || len(todo) != 0 {
+		t.Fatalf("a done study without a checkpoint plans %d stages (%v)", len(todo), err)
+	}
+	if err := os.RemoveAll(r.Dir(ev)); err != nil {
+		t.Fatal(err)
+	}
+	todo, _, err = r.plan([]string{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range todo {
+		ids = append(ids, s.ID)
+	}
+	if len(ids) != 2 || ids[0] != run || !todo[0].Remake || ids[1] != ev {
+		t.Fatalf("the plan for %s without %s's checkpoint: %v", ev, run, ids)
+	}
+	if err := r.Reproduce([]string{ev}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{run, ev} {
+		if s := stateOf(t, r, id); s.State != Done {
+			t.Errorf("%s after the run: %s (%s)", id, s.State, s.Problem)
+		}
+	}
+	if !exists(ckpt) {
+		t.Errorf("%s was not trained again", run)
+	}
+}

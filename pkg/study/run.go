@@ -79,6 +79,9 @@ type StageStatus struct {
 	Key     string        // the key the stage would have now
 	Record  *record.Stage // the cached record, if readable
 	Problem string        // why a stage is stale
+	// Remake: a done stage that runs again because a stage to run needs its checkpoint and the cache does not keep
+	// it (Runner.remakes).
+	Remake bool
 }
 
 // Status reports every stage of the study. A stage is done only if its record is readable and plausible, its key
@@ -242,6 +245,7 @@ func (r *Runner) plan(only []string) (todo []StageStatus, selected int, err erro
 	for _, st := range sel {
 		want[st.ID] = true
 	}
+	remake := r.remakes(status, want)
 	named := func(id string) bool {
 		for _, o := range only {
 			if o == id {
@@ -254,7 +258,11 @@ func (r *Runner) plan(only []string) (todo []StageStatus, selected int, err erro
 		for _, d := range s.Deps {
 			affected[s.ID] = affected[s.ID] || affected[d]
 		}
-		if want[s.ID] && (s.State != Done && s.State != OnDemand || affected[s.ID] || s.State == OnDemand && named(s.ID)) {
+		if remake[s.ID] || want[s.ID] && (s.State != Done && s.State != OnDemand || affected[s.ID] || s.State == OnDemand && named(s.ID)) {
+			if remake[s.ID] {
+				s.Remake = true
+				s.Problem = "its checkpoint is not kept in this results-only cache, and a stage to run needs it"
+			}
 			todo = append(todo, s)
 			affected[s.ID] = true
 		}
@@ -271,24 +279,66 @@ func (r *Runner) plan(only []string) (todo []StageStatus, selected int, err erro
 		byID[s.ID] = s
 	}
 	var out []StageStatus
-	inPlan := map[string]bool{}
+	inPlan := map[string]StageStatus{}
 	for _, s := range todo {
-		inPlan[s.ID] = true
+		inPlan[s.ID] = s
 	}
 	for _, s := range status {
+		planned, ok := inPlan[s.ID]
 		switch {
-		case inPlan[s.ID]:
-			out = append(out, s)
+		case ok:
+			out = append(out, planned)
 		case s.State == OnDemand && needed[s.ID]:
 			out = append(out, s)
 			for _, d := range s.Deps { // what it is made from, if that is remade on demand too
-				if byID[d].State == OnDemand && !inPlan[d] {
+				if _, ok := inPlan[d]; byID[d].State == OnDemand && !ok {
 					needed[d] = true
 				}
 			}
 		}
 	}
 	return out, len(sel), nil
+}
+
+// remakes are the done stages whose checkpoints a results-only cache does not keep (Scale.ResultsOnly: the gpu
+// scale's, whose checkpoints stay on the lent machine) and that a stage to run needs: a training stage done in one
+// grant whose evaluation was cut off by the grant's end is trained again in the next, its dependants then checked
+// again as after any stage that ran again (unchanged files leave them done).
+func (r *Runner) remakes(status []StageStatus, want map[string]bool) map[string]bool {
+	remake := map[string]bool{}
+	if !r.Scale.ResultsOnly {
+		return remake
+	}
+	byID := map[string]StageStatus{}
+	for _, s := range status {
+		byID[s.ID] = s
+	}
+	for i := len(status) - 1; i >= 0; i-- { // dependants come after their inputs
+		s := status[i]
+		runs := remake[s.ID] || want[s.ID] && s.State != Done && s.State != OnDemand
+		if !runs {
+			continue
+		}
+		for _, d := range s.Deps {
+			if in := byID[d]; in.State == Done && r.checkpointAway(in) {
+				remake[d] = true
+			}
+		}
+	}
+	return remake
+}
+
+// checkpointAway reports whether a done stage recorded a checkpoint that this cache does not hold (keptElsewhere).
+func (r *Runner) checkpointAway(s StageStatus) bool {
+	if s.Record == nil {
+		return false
+	}
+	for rel := range s.Record.Files {
+		if r.keptElsewhere(rel) && !exists(filepath.Join(r.Dir(s.ID), filepath.FromSlash(rel))) {
+			return true
+		}
+	}
+	return false
 }
 
 // recheck is the status of one stage now, its inputs' statuses read afresh.
@@ -310,14 +360,17 @@ func (r *Runner) runStage(s StageStatus, parallel bool) error {
 		return err
 	}
 	defer unlock()
-	if s = r.recheck(s.Stage); s.State == Done {
+	remake := s.Remake
+	if s = r.recheck(s.Stage); s.State == Done && !(remake && r.checkpointAway(s)) {
 		r.logf("    %s: done (by another process, or its inputs are unchanged)\n", s.ID)
 		return nil
 	}
-	if s.Problem != "" {
+	if s.State == Done { // and to be remade
+		r.logf("    %s runs again: its checkpoint is not kept in this results-only cache, and a stage to run needs it\n", s.ID)
+	} else if s.Problem != "" {
 		r.logf("    %s is stale: %s\n", s.ID, s.Problem)
 	}
-	if s.State == Stale {
+	if s.State == Stale || s.State == Done {
 		if err := os.RemoveAll(r.Dir(s.ID)); err != nil {
 			return err
 		}
