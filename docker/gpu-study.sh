@@ -5,7 +5,10 @@
 # package, $COTRAIN_FASHION_MNIST, or .gpu/fmnist/*.xz (the first 48,000 training images and the test set, as the
 # scale uses them). Everything it measures lands in $OUT: the card, the study's log, `cotrain status`, and the scale's
 # cache without checkpoints and arrays (gpu-cache.tar.gz; unpack it in the repository root).
-# Without a GPU it runs the same steps on the CPU backend (to check this script; the study itself takes hours there).
+# Without a GPU it runs the same steps on the CPU backend (to check this script; the study itself takes hours there);
+# SCALE=smoke runs them at the smoke scale (TestGPUStudyScriptOnCPU). The pack holds what the committed cache keeps
+# (.gitignore): no checkpoints, no recording or MTL targets (remade on demand), no locks; the next grant continues
+# from it, training again a model whose checkpoint a stage still to run needs.
 set -u
 OUT="${OUT:-/tmp/cotrain-gpu}"
 mkdir -p "$OUT"
@@ -38,16 +41,18 @@ fi
 [ "${PIPESTATUS[0]}" = 0 ] || exit 1
 start=$(date +%s)
 limit="${STUDY_TIMEOUT:-480}"
+SCALE="${SCALE:-gpu}"
 only=(); [ -n "${ONLY:-}" ] && only=(-only "$ONLY") # e.g. ONLY=eval/baseline/seed1: that stage and its inputs
-timeout "$limit" "$BIN" reproduce -scale gpu -backend "$COTRAIN_BACKEND" -jobs "${JOBS:-4}" "${only[@]}" > "$OUT/reproduce.log" 2>&1
+timeout "$limit" "$BIN" reproduce -scale "$SCALE" -backend "$COTRAIN_BACKEND" -jobs "${JOBS:-4}" "${only[@]}" > "$OUT/reproduce.log" 2>&1
 rc=$?
 echo "reproduce -jobs ${JOBS:-4}: rc $rc after $(( $(date +%s) - start )) s" | tee -a "$OUT/reproduce.log"
 left=$(( limit - ($(date +%s) - start) ))
 if [ "$rc" != 0 ] && [ "$rc" != 124 ] && [ "$left" -gt 120 ]; then # stages side by side failed: one at a time
-  timeout "$left" "$BIN" reproduce -scale gpu -backend "$COTRAIN_BACKEND" -jobs 1 "${only[@]}" >> "$OUT/reproduce.log" 2>&1
+  timeout "$left" "$BIN" reproduce -scale "$SCALE" -backend "$COTRAIN_BACKEND" -jobs 1 "${only[@]}" >> "$OUT/reproduce.log" 2>&1
   echo "reproduce -jobs 1: rc $? after $(( $(date +%s) - start )) s" | tee -a "$OUT/reproduce.log"
 fi
 grep -v "^W1\|nvidia/ subdirectory" "$OUT/reproduce.log" | tail -40
-"$BIN" status -scale gpu > "$OUT/status.txt" 2>&1; tail -3 "$OUT/status.txt"
-tar czf "$OUT/gpu-cache.tar.gz" --exclude='*.ckpt' --exclude='*.npy' --exclude='*.lock' data/cache/gpu
+"$BIN" status -scale "$SCALE" > "$OUT/status.txt" 2>&1; tail -3 "$OUT/status.txt"
+tar czf "$OUT/gpu-cache.tar.gz" --exclude='*.ckpt' --exclude='*.lock' --exclude="data/cache/$SCALE/v1sim" \
+  --exclude="data/cache/$SCALE/targets" "data/cache/$SCALE"
 ls -la "$OUT"

@@ -216,6 +216,34 @@ func TestResultsOnlyCacheRemakesNeededCheckpoints(t *testing.T) {
 	if len(ids) != 2 || ids[0] != run || !todo[0].Remake || ids[1] != ev {
 		t.Fatalf("the plan for %s without %s's checkpoint: %v", ev, run, ids)
 	}
+	// An MTL model and its predictor, as a packed results-only cache holds them (no checkpoints, no targets): the
+	// targets, remade on demand, need the predictor's checkpoint.
+	const mtl, pred, mtlEval = "mtl-monkey/seed1", "predictor/seed1", "eval/mtl-monkey/seed1"
+	for _, id := range []string{mtl, pred} {
+		if err := os.Remove(filepath.Join(r.Dir(id), "model.ckpt")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{mtlEval, "targets/monkey"} {
+		if err := os.RemoveAll(r.Dir(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if todo, _, err = r.plan([]string{mtlEval}); err != nil {
+		t.Fatal(err)
+	}
+	planned := map[string]StageStatus{}
+	for _, s := range todo {
+		planned[s.ID] = s
+	}
+	for _, id := range []string{mtl, pred, "targets/monkey", mtlEval} {
+		if _, ok := planned[id]; !ok {
+			t.Errorf("the plan for %s without %s's and %s's checkpoints lacks %s", mtlEval, mtl, pred, id)
+		}
+	}
+	if !planned[mtl].Remake || !planned[pred].Remake {
+		t.Errorf("%s and %s are not marked to be trained again", mtl, pred)
+	}
 	if err := r.Reproduce([]string{ev}); err != nil {
 		t.Fatal(err)
 	}

@@ -313,15 +313,18 @@ func (r *Runner) remakes(status []StageStatus, want map[string]bool) map[string]
 	for _, s := range status {
 		byID[s.ID] = s
 	}
+	remadeOnDemand := map[string]bool{} // the stages remade on demand (the MTL targets) for a stage that runs
 	for i := len(status) - 1; i >= 0; i-- { // dependants come after their inputs
 		s := status[i]
-		runs := remake[s.ID] || want[s.ID] && s.State != Done && s.State != OnDemand
-		if !runs {
+		if !remake[s.ID] && !remadeOnDemand[s.ID] && !(want[s.ID] && s.State != Done && s.State != OnDemand) {
 			continue
 		}
 		for _, d := range s.Deps {
-			if in := byID[d]; in.State == Done && r.checkpointAway(in) {
+			switch in := byID[d]; {
+			case in.State == Done && r.checkpointAway(in):
 				remake[d] = true
+			case in.State == OnDemand:
+				remadeOnDemand[d] = true
 			}
 		}
 	}
