@@ -313,7 +313,7 @@ func (r *Runner) remakes(status []StageStatus, want map[string]bool) map[string]
 	for _, s := range status {
 		byID[s.ID] = s
 	}
-	remadeOnDemand := map[string]bool{} // the stages remade on demand (the MTL targets) for a stage that runs
+	remadeOnDemand := map[string]bool{}     // the stages remade on demand (the MTL targets) for a stage that runs
 	for i := len(status) - 1; i >= 0; i-- { // dependants come after their inputs
 		s := status[i]
 		if !remake[s.ID] && !remadeOnDemand[s.ID] && !(want[s.ID] && s.State != Done && s.State != OnDemand) {
