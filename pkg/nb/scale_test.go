@@ -3,6 +3,7 @@ package nb
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/robustvision/cotrain/pkg/backend"
@@ -42,5 +43,44 @@ func TestBestScaleAcceptsLeftOutDerivedData(t *testing.T) {
 	}
 	if got := choose(root, []scales.Scale{scales.Smoke}, scales.Mini).Scale; got.Name != scales.Mini.Name {
 		t.Errorf("without a trained model: %s, want the fallback", got.Name)
+	}
+}
+
+// Section 3's Findings in notebook 03: only its rows, with the gpu scale's column ("not run" where its cache has no
+// finished study, its verdicts once it has).
+func TestSectionFindingsHaveTheGPUColumn(t *testing.T) {
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := os.CopyFS(filepath.Join(root, "data", "cache", "smoke"), os.DirFS(filepath.Join("..", "..", "data", "cache", "smoke"))); err != nil {
+		t.Fatal(err)
+	}
+	r := &study.Runner{Root: root, Scale: scales.Smoke, Backend: b}
+	if err := r.Reproduce(nil); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := SectionFindings(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := tab.Header[len(tab.Header)-1]; last != "at the gpu scale" {
+		t.Fatalf("the last column is %q", last)
+	}
+	for _, row := range tab.Rows {
+		if strings.HasPrefix(row[1], "Section 4") || strings.HasPrefix(row[1], "Appendix") {
+			t.Errorf("a row beyond Section 3: %v", row[:2])
+		}
+		if row[len(row)-1] != "not run" {
+			t.Errorf("%s: the gpu column reads %q without a gpu study", row[0], row[len(row)-1])
+		}
+	}
+	full, err := Findings(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Rows) <= len(tab.Rows) {
+		t.Errorf("the whole Findings have %d rows, Section 3's %d", len(full.Rows), len(tab.Rows))
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/janpfeifer/gonb/gonbui"
 
 	"github.com/robustvision/cotrain/pkg/analysis"
+	"github.com/robustvision/cotrain/pkg/eval"
 	"github.com/robustvision/cotrain/pkg/figures"
 	"github.com/robustvision/cotrain/pkg/results"
 	"github.com/robustvision/cotrain/pkg/scales"
@@ -84,14 +85,64 @@ func Findings(r *study.Runner) (figures.Table, error) {
 		return figures.Table{}, err
 	}
 	t := figures.Findings(res, a, points)
-	if r.Scale.Name != scales.GPU.Name { // the gpu scale's column: its verdicts, or "not run"
-		gpu, err := (&study.Runner{Root: r.Root, Scale: scales.GPU}).LoadRobustness()
-		if err != nil {
-			gpu = nil
-		}
-		figures.AddScaleColumn(&t, scales.GPU.Name, gpu)
-	}
+	addGPUColumn(&t, r)
 	return t, nil
+}
+
+// SectionFindings is the Findings table's rows on Section 3 (robustness) of the runner's study, with the gpu
+// scale's column.
+func SectionFindings(r *study.Runner) (figures.Table, error) {
+	res, err := r.LoadRobustness()
+	if err != nil {
+		return figures.Table{}, err
+	}
+	t := figures.Findings(res, nil, nil)
+	addGPUColumn(&t, r)
+	return t, nil
+}
+
+// addGPUColumn adds the gpu scale's column to a Findings table of another scale: its estimates and verdicts where
+// its study has run, "not run" otherwise.
+func addGPUColumn(t *figures.Table, r *study.Runner) {
+	if r.Scale.Name == scales.GPU.Name {
+		return
+	}
+	gpu, err := (&study.Runner{Root: r.Root, Scale: scales.GPU}).LoadRobustness()
+	if err != nil {
+		gpu = nil
+	}
+	figures.AddScaleColumn(t, scales.GPU.Name, gpu)
+}
+
+// ShowScale shows another scale's Section 3 results (Fig. 2, 3A, 3B and 8 from its verified cache) where its study
+// has run, and otherwise says how far it is: how many of its stages are done, and where it is described.
+func ShowScale(root string, s scales.Scale) error {
+	r := &study.Runner{Root: root, Scale: s}
+	res, err := r.LoadRobustness()
+	if err != nil {
+		status, serr := r.Status()
+		if serr != nil {
+			return serr
+		}
+		done := 0
+		for _, st := range status {
+			if st.State == study.Done || st.State == study.OnDemand {
+				done++
+			}
+		}
+		gonbui.DisplayHTML(fmt.Sprintf("<p>The %s scale's study has not run to the end in this cache: %d of its %d "+
+			"stages are done (<code>cotrain status -scale %s</code>; docs/gpu.md says how it runs on a lent GPU). "+
+			"Its figures and its column of the Findings appear here once it has.</p>", html.EscapeString(s.Name), done,
+			len(status), html.EscapeString(s.Name)))
+		gonbui.Sync()
+		return nil
+	}
+	for _, fig := range []func(*eval.Robustness) (figures.Figure, error){figures.Fig2, figures.Fig3A, figures.Fig3B, figures.Fig8} {
+		if err := Show(fig(res)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Source returns the text of the declaration named name in the package in dir, with its doc comment.
