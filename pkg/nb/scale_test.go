@@ -15,18 +15,8 @@ import (
 // made again here, and the MTL targets), and not when a trained model is missing. Checked on a copy of the smoke
 // study (made first where absent, as .ci/test does).
 func TestBestScaleAcceptsLeftOutDerivedData(t *testing.T) {
-	b, err := backend.New("cpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	if err := os.CopyFS(filepath.Join(root, "data", "cache", "smoke"), os.DirFS(filepath.Join("..", "..", "data", "cache", "smoke"))); err != nil {
-		t.Fatal(err)
-	}
-	r := &study.Runner{Root: root, Scale: scales.Smoke, Backend: b}
-	if err := r.Reproduce(nil); err != nil { // repairs a copy taken while another test damages the original
-		t.Fatal(err)
-	}
+	r := smokeCopy(t)
+	root := r.Root
 	for _, dir := range []string{study.V1Stage, "targets"} {
 		if err := os.RemoveAll(r.Dir(dir)); err != nil {
 			t.Fatal(err)
@@ -49,18 +39,7 @@ func TestBestScaleAcceptsLeftOutDerivedData(t *testing.T) {
 // Section 3's Findings in notebook 03: only its rows, with the gpu scale's column ("not run" where its cache has no
 // finished study, its verdicts once it has).
 func TestSectionFindingsHaveTheGPUColumn(t *testing.T) {
-	b, err := backend.New("cpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	if err := os.CopyFS(filepath.Join(root, "data", "cache", "smoke"), os.DirFS(filepath.Join("..", "..", "data", "cache", "smoke"))); err != nil {
-		t.Fatal(err)
-	}
-	r := &study.Runner{Root: root, Scale: scales.Smoke, Backend: b}
-	if err := r.Reproduce(nil); err != nil {
-		t.Fatal(err)
-	}
+	r := smokeCopy(t)
 	tab, err := SectionFindings(r)
 	if err != nil {
 		t.Fatal(err)
@@ -83,4 +62,23 @@ func TestSectionFindingsHaveTheGPUColumn(t *testing.T) {
 	if len(full.Rows) <= len(tab.Rows) {
 		t.Errorf("the whole Findings have %d rows, Section 3's %d", len(full.Rows), len(tab.Rows))
 	}
+}
+
+// smokeCopy is a runner over a copy of the smoke study (made first where absent, as .ci/test does), repaired where
+// another test damaged the original while it was copied.
+func smokeCopy(t *testing.T) *study.Runner {
+	t.Helper()
+	b, err := backend.New("cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := os.CopyFS(filepath.Join(root, "data", "cache", "smoke"), os.DirFS(filepath.Join("..", "..", "data", "cache", "smoke"))); err != nil {
+		t.Fatal(err)
+	}
+	r := &study.Runner{Root: root, Scale: scales.Smoke, Backend: b}
+	if err := r.Reproduce(nil); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
