@@ -9,6 +9,7 @@ import (
 	"go/parser"
 	"go/token"
 	"html"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,6 +18,7 @@ import (
 	"github.com/janpfeifer/gonb/gonbui"
 
 	"github.com/robustvision/cotrain/pkg/analysis"
+	"github.com/robustvision/cotrain/pkg/calibrate"
 	"github.com/robustvision/cotrain/pkg/eval"
 	"github.com/robustvision/cotrain/pkg/figures"
 	"github.com/robustvision/cotrain/pkg/results"
@@ -142,6 +144,32 @@ func ShowScale(root string, s scales.Scale) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// ShowOracleSameStep shows the comparison of the Oracle's first stage with the Baseline at the same step that
+// `cotrain calibrate -same-step` wrote into the runner's cache (a figure and its table), or says how to make it where
+// the cache has none: the comparison is a calibration, not a stage of the study, and a scale may lack it.
+func ShowOracleSameStep(r *study.Runner) error {
+	runs, err := calibrate.CachedSameSteps(r)
+	if errors.Is(err, fs.ErrNotExist) {
+		gonbui.DisplayHTML(fmt.Sprintf("<p>The %s scale's cache has no same-step comparison of the Oracle with the "+
+			"Baseline; <code>cotrain calibrate -same-step -scale %s</code> makes it.</p>", html.EscapeString(r.Scale.Name),
+			html.EscapeString(r.Scale.Name)))
+		gonbui.Sync()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := Show(figures.OracleSameStep(r.Scale.Name, runs)); err != nil {
+		return err
+	}
+	t, err := figures.OracleSameStepTable(r.Scale.Name, runs)
+	if err != nil {
+		return err
+	}
+	ShowTable(t)
 	return nil
 }
 

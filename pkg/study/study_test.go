@@ -384,15 +384,19 @@ func TestStagesKeysAndSelect(t *testing.T) {
 		}
 		ids[st.ID] = true
 	}
-	// Mini: the recording, 8 models × 3 seeds (+ Oracle stage 1), one predictor and one Oracle readout, 3 targets,
-	// the sweep (its ratios besides 1:1 × 2 conditions, one seed), the Section 4 analysis, an evaluation of every
-	// classifier (Baseline and Oracle, 5 MTL models, the sweep) and the robustness analysis; the resolution search:
-	// a predictor at each resolution but the recording's (the Monkey Predictor's) and a classifier at each; a
-	// readout stage per MTL run (5 models × 3 seeds and the sweep).
+	// Mini: the recording, the predictor, the central models at every seed (the Baseline, the Oracle's two stages,
+	// MTL-Oracle, MTL-Monkey, MTL-Shuffled and the front-end control) and the side ones at the first SideSeeds
+	// (MTL-Recorded, MTL-NoiseFree), one Oracle readout, 3 targets, the sweep (its ratios besides 1:1 × 2
+	// conditions, one seed), the Section 4 analysis, an evaluation of every classifier (all but the Oracle's first
+	// stage, and the sweep) and the robustness analysis; the resolution search: a predictor at each resolution but
+	// the recording's (the Monkey Predictor's) and a classifier at each; a readout stage per MTL run.
+	central, side := len(scales.Mini.Seeds), scales.Mini.SideSeeds
 	sweep := (len(scales.Mini.SweepRatios) - 1) * 2
 	resolution := 2*len(scales.Mini.ResolutionPPDs) - 1
-	readouts := 5*3 + sweep
-	want := 1 + 1 + 3*3 + 1 + 3 + 5*3 + sweep + readouts + resolution + 1 + (2*3 + 5*3 + sweep) + 1
+	models := 7*central + 2*side
+	readouts := 3*central + 2*side + sweep
+	evals := 6*central + 2*side + sweep
+	want := 1 + 1 + models + 1 + 3 + sweep + readouts + resolution + 1 + evals + 1
 	if len(stages) != want {
 		t.Errorf("%d mini stages, want %d", len(stages), want)
 	}
