@@ -109,6 +109,12 @@ Examples:
 	if err != nil {
 		return err
 	}
+	return reportProbes(results, *jsonOut, stdout)
+}
+
+// reportProbes prints a table of the calibration runs and, with jsonOut, writes them (every epoch's metrics
+// included) to that file.
+func reportProbes(results []calibrate.Result, jsonOut string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "\n%-22s %10s %8s %10s %8s %7s %8s\n", "probe", "lr", "epochs", "test acc", "FEVe", "steps", "seconds")
 	for _, r := range results {
 		lr := r.LearningRate()
@@ -119,12 +125,12 @@ Examples:
 		fmt.Fprintf(stdout, "%-22s %10g %8d %10.4f %8.4f %7d %8.0f%s\n", r.Stage, lr, len(r.Metrics), r.TestAcc, r.FEVe,
 			r.Steps, r.Seconds, note)
 	}
-	if *jsonOut != "" {
+	if jsonOut != "" {
 		data, err := json.MarshalIndent(results, "", "  ")
 		if err != nil {
 			return err
 		}
-		return provenance.WriteFileAtomic(*jsonOut, append(data, '\n'))
+		return provenance.WriteFileAtomic(jsonOut, append(data, '\n'))
 	}
 	return nil
 }

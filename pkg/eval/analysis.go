@@ -143,6 +143,16 @@ func (a Analysis) Analyze(runs []Evaluated) (*Robustness, error) {
 	}
 	slices.Sort(models)
 	res.Paired, res.PairedNote = pairedStatistics(outcomes, a.Baseline, models, a.Pairs, a.Chance)
+	if err := a.regressSweep(res, main, sweep, baseline); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// regressSweep adds the batch-ratio sweep's points of each condition of a.Sweep (its main runs and its sweep runs)
+// and Fig. 3C's regressions over them, on the readout stage's FEVe and, where every run has it, the co-trained one.
+func (a Analysis) regressSweep(res *Robustness, main map[string]map[uint64]Evaluated, sweep []Evaluated,
+	baseline map[uint64][]Accuracy) error {
 	for _, cond := range a.Sweep {
 		var runs []Evaluated
 		for _, e := range main[cond] {
@@ -155,7 +165,7 @@ func (a Analysis) Analyze(runs []Evaluated) (*Robustness, error) {
 		}
 		pts, err := sweepPoints(runs, baseline)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		res.Sweep[cond] = pts
 		var y, acc, fv, co []float64
@@ -177,7 +187,7 @@ func (a Analysis) Analyze(runs []Evaluated) (*Robustness, error) {
 			}
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // regress is Fig. 3C's regression, robustness ~ clean accuracy + FEVe, with t-tests.
