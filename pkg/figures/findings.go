@@ -173,7 +173,7 @@ func pairedFinding(res *eval.Robustness, pc pairedClaim, src string) finding {
 	f.ours = fmt.Sprintf("%.1f%s [%.1f, %.1f]", iv.Estimate, pc.unit, iv.Low, iv.High)
 	f.verdict, f.why = eval.Judge(pc.c, iv)
 	f.detectable = detectable(eval.MinimumDetectable(eval.IntervalSE(iv), iv.Seeds-1), "%.1f"+strings.TrimPrefix(pc.unit, " of 14"))
-	f.n = fmt.Sprintf("%s (%d distinct resamples) × the test images", plural(iv.Seeds, "seed"), eval.DistinctResamples(iv.Seeds))
+	f.n = fmt.Sprintf("%s (%s) × the test images", plural(iv.Seeds, "seed"), plural(eval.DistinctResamples(iv.Seeds), "distinct resample"))
 	if pc.seedKind != "" && iv.Seeds >= 2 && iv.Seeds < 8 {
 		if d, err := res.SeedDifferences(pc.seedKind, condition.Baseline, pc.a, pc.b); err == nil {
 			f.exactP = eval.SignFlip(d)
