@@ -111,7 +111,7 @@ func Fig2(res *eval.Robustness) (Figure, error) {
 // and the Baseline's 100 % dashed; the y axis reaches above the highest whisker.
 func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names []string) error {
 	w := vg.Points(10)
-	top, seeds := 100.0, 0
+	top, seeds, fewest := 100.0, 0, math.MaxInt
 	for i, g := range groups {
 		vals := make(plotter.Values, len(g))
 		errs := make(plotter.YErrors, len(g))
@@ -123,7 +123,7 @@ func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names 
 			if math.IsNaN(vals[j]) {
 				vals[j] = 0
 			}
-			seeds = max(seeds, s.Seeds)
+			seeds, fewest = max(seeds, s.Seeds), min(fewest, s.Seeds)
 			top = math.Max(top, vals[j])
 			if !math.IsNaN(s.SD) {
 				errs[j].Low, errs[j].High = s.SD, s.SD
@@ -151,7 +151,7 @@ func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names 
 	p.Add(base)
 	p.Legend.Add("Baseline (100 %)", base)
 	p.Y.Min, p.Y.Max = 0, top*1.06
-	p.Y.Label.Text += barNote(seeds)
+	p.Y.Label.Text += "\n" + strings.TrimPrefix(barNote(fewest, seeds), ": ") // two lines: one would outrun the axis
 	return nil
 }
 
@@ -172,11 +172,14 @@ func addWhiskers(p *plot.Plot, pts plotter.XYs, whiskers plotter.YErrors) error 
 }
 
 // barNote says what a bar chart's bars and whiskers are.
-func barNote(seeds int) string {
-	if seeds > 1 {
-		return fmt.Sprintf(": mean ± SD over %d seeds", seeds)
+func barNote(fewest, most int) string {
+	switch {
+	case most <= 1:
+		return " (one seed)"
+	case fewest < most:
+		return fmt.Sprintf(": mean ± SD over %d–%d seeds", max(fewest, 1), most)
 	}
-	return " (one seed)"
+	return fmt.Sprintf(": mean ± SD over %d seeds", most)
 }
 
 // Fig3A is the robustness score per corruption category (noise, blur, weather, digital), Baseline = 100 %.
@@ -215,7 +218,7 @@ func Fig3B(res *eval.Robustness) (Figure, error) {
 	var labels []string
 	var pts plotter.XYs
 	var whiskers plotter.YErrors
-	top, seeds := 100.0, 0
+	top, seeds, fewest := 100.0, 0, math.MaxInt
 	for _, m := range section3Models {
 		s, ok := res.Total[m]
 		if !ok {
@@ -230,7 +233,7 @@ func Fig3B(res *eval.Robustness) (Figure, error) {
 		b.XMin = float64(i)
 		b.Color, b.LineStyle.Width = modelColor(m, i), 0
 		p.Add(b)
-		top, seeds = math.Max(top, s.Mean), max(seeds, s.Seeds)
+		top, seeds, fewest = math.Max(top, s.Mean), max(seeds, s.Seeds), min(fewest, s.Seeds)
 		if !math.IsNaN(s.SD) {
 			pts = append(pts, plotter.XY{X: float64(i), Y: s.Mean})
 			whiskers = append(whiskers, struct{ Low, High float64 }{s.SD, s.SD})
@@ -248,7 +251,7 @@ func Fig3B(res *eval.Robustness) (Figure, error) {
 	base.Dashes, base.Color = []vg.Length{vg.Points(3), vg.Points(2)}, color.Gray{Y: 0x60}
 	p.Add(base)
 	p.Y.Min, p.Y.Max = 0, top*1.06
-	p.Y.Label.Text += "\n" + strings.TrimPrefix(barNote(seeds), ": ") // two lines: one would outrun the axis
+	p.Y.Label.Text += "\n" + strings.TrimPrefix(barNote(fewest, seeds), ": ") // two lines: one would outrun the axis
 	p.Title.Text += "; dashed: Baseline"
 	return Figure{Plot: p, Width: 20 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
 }
