@@ -47,13 +47,6 @@ func (f Figure) check(drawFn func(dc draw.Canvas, legends bool) layout) error {
 	}
 	with, l, texts := render(true)
 	without, _, _ := render(false)
-	if err := inkAtEdge(with); err != nil {
-		return err
-	}
-	if err := f.markerContrast(); err != nil {
-		return err
-	}
-
 	scale := min(1, float64(DisplayWidth)/float64(wpx))
 	for _, t := range texts {
 		if px := t.face.Font.Size.Dots(DPI) * scale; px < MinTextPixels-0.05 {
@@ -104,7 +97,12 @@ func (f Figure) check(drawFn func(dc draw.Canvas, legends bool) layout) error {
 			}
 		}
 	}
-	return nil
+	// Last, what any of the above also causes, so that the more specific message wins: ink at the canvas's edge,
+	// and markers too faint to see.
+	if err := inkAtEdge(with); err != nil {
+		return err
+	}
+	return f.markerContrast()
 }
 
 // readable is the font size that is px pixels high when a figure width wide is shown in a notebook.
