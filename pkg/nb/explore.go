@@ -50,9 +50,15 @@ func Explore(e *analysis.Explorer, paperNorm, maxPaperNorm float64, steps int) e
 		return nil
 	}
 	id := "explore_" + gonbui.UniqueID()
+	// The slider's label is an output block of its own, which the kernel replaces (gonbui.UpdateHTML) and the page's
+	// script below writes into while the slider moves: one label, whoever wrote last.
 	label := id + "_value"
-	gonbui.DisplayHTML(fmt.Sprintf(`<div id="%s_controls"><span class="cotrain-explore-value" id="%s" `+
-		`style="display:inline-block;min-width:26em">%s</span></div>`, id, label, valueText(paperNorm, e.Size, "")))
+	setLabel := func(text string) {
+		gonbui.UpdateHTML(id+"_label", fmt.Sprintf(`<span class="cotrain-explore-value" id="%s" `+
+			`style="display:inline-block;min-width:26em">%s</span>`, label, escape(text)))
+	}
+	setLabel(valueText(paperNorm, e.Size, ""))
+	gonbui.DisplayHTML(fmt.Sprintf(`<div id="%s_controls"></div>`, id))
 	slider := widgets.Slider(1, int(maxPaperNorm), int(paperNorm)).AppendTo(id + "_controls").Done()
 	var options []string
 	stepIdx := 0
@@ -66,9 +72,9 @@ func Explore(e *analysis.Explorer, paperNorm, maxPaperNorm float64, steps int) e
 	stop := widgets.Button("Stop").AppendTo(id + "_controls").Done()
 	// The slider's value, shown while it moves (in the page: no round trip to the kernel), with "computing …".
 	dom.TransientJavascript(fmt.Sprintf(`(() => {
-  const s = document.getElementById(%q), l = document.getElementById(%q);
-  if (!s || !l) return;
-  s.addEventListener("input", () => { l.textContent = %s; });
+  const s = document.getElementById(%q);
+  if (!s) return;
+  s.addEventListener("input", () => { const l = document.getElementById(%q); if (l) { l.textContent = %s; } });
 })();`, slider.HtmlId(), label, jsValueText(e.Size)))
 	normC, stepC, stopC := slider.Listen().LatestOnly(), menu.Listen().LatestOnly(), stop.Listen()
 	defer normC.Close()
@@ -89,7 +95,7 @@ func Explore(e *analysis.Explorer, paperNorm, maxPaperNorm float64, steps int) e
 		cancel()
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(context.Background())
-		gonbui.UpdateHTML(label, valueText(n, e.Size, "computing …"))
+		setLabel(valueText(n, e.Size, "computing …"))
 		go func() {
 			html, err := view(ctx, n, s)
 			results <- result{html, n, err, ctx}
@@ -103,7 +109,7 @@ func Explore(e *analysis.Explorer, paperNorm, maxPaperNorm float64, steps int) e
 			cancel()
 			dom.TransientJavascript(fmt.Sprintf(`for (const id of [%q, %q, %q]) { const c = document.getElementById(id); `+
 				`if (c) { c.disabled = true; } }`, slider.HtmlId(), menu.HtmlId(), stop.HtmlId()))
-			gonbui.UpdateHTML(label, "Stopped: the controls no longer respond. Run the cell again to explore.")
+			setLabel("Stopped: the controls no longer respond. Run the cell again to explore.")
 			gonbui.Sync()
 			return nil
 		case x := <-normC.C:
@@ -119,8 +125,9 @@ func Explore(e *analysis.Explorer, paperNorm, maxPaperNorm float64, steps int) e
 				cancel()
 				return r.err
 			default:
+				// The label first: a reader (or the browser test) who sees the new view sees its label too.
+				setLabel(valueText(r.n, e.Size, "shown below"))
 				gonbui.UpdateHTML(id, r.html)
-				gonbui.UpdateHTML(label, valueText(r.n, e.Size, "shown below"))
 			}
 		}
 	}
