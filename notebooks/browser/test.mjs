@@ -18,7 +18,9 @@ import puppeteer from 'puppeteer-core';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
 const cellLimitMs = 10 * 60 * 1000;
-const sliderLimitMs = Number(process.env.COTRAIN_SLIDER_LIMIT_MS || 1000);
+// The view's time is printed, not judged (speed is a benchmark here, not a test); the limit only catches a view that
+// never comes (a view takes about 1 s at the mini scale on 2 cores).
+const sliderLimitMs = Number(process.env.COTRAIN_SLIDER_LIMIT_MS || 10000);
 const port = 20000 + Math.floor(Math.random() * 20000);
 const token = randomBytes(16).toString('hex');
 const failures = [];
