@@ -59,10 +59,12 @@ func TestKeysFollowEveryField(t *testing.T) {
 
 // Every setting of a scale that the study depends on is in some stage's key: changing it makes some stage stale.
 func TestScaleSettingsReachTheKeys(t *testing.T) {
-	// Fields that decide which stages exist (not what a stage computes) or only describe the scale.
+	// Fields that decide which stages exist or what the cache keeps (not what a stage computes), or only describe
+	// the scale.
 	structural := map[string]bool{"Name": true, "Purpose": true, "Description": true, "Seeds": true, "SweepSeeds": true,
 		"SweepRatios": true, "ResolutionPPDs": true, "Models": true, "SideSeeds": true,
-		"Neurons": true, "Sessions": true} // Neurons and Sessions are the recording's, set in V1
+		"Neurons": true, "Sessions": true, // Neurons and Sessions are the recording's, set in V1
+		"ResultsOnly": true} // what the cache keeps (checkpoints or not), not what a stage computes
 	base, err := (&Runner{Scale: scales.Mini}).Keys()
 	if err != nil {
 		t.Fatal(err)
