@@ -140,6 +140,16 @@ async function sliderTest(page, name) {
   });
   const targets = [values[2] + 4, values[2] + 9, values[2] + 14].map((v) => Math.min(v, values[1]));
   const last = targets[targets.length - 1];
+  // A reader moves the slider once the cell's first view is shown: by then the page's script that shows the value
+  // while dragging is in place and no label update of the kernel is still on its way.
+  try {
+    await waitForView(page, `norm ${values[2]}`);
+    await page.waitForFunction(() => document.querySelector('.cotrain-explore-value').textContent.includes('shown'),
+      { timeout: 60000, polling: 20 });
+  } catch {
+    fail(`${name}: the slider's first view (norm ${values[2]}) never showed with its label`);
+    return;
+  }
   const moved = Date.now();
   const labels = await moveSlider(page, targets);
   labels.forEach((l, i) => {
