@@ -5,7 +5,6 @@ import (
 	"image/color"
 	"math"
 	"sort"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -151,7 +150,7 @@ func barsWithErrors(p *plot.Plot, labels []string, groups [][]eval.Score, names 
 	p.Add(base)
 	p.Legend.Add("Baseline (100 %)", base)
 	p.Y.Min, p.Y.Max = 0, top*1.06
-	p.Y.Label.Text += "\n" + strings.TrimPrefix(barNote(fewest, seeds), ": ") // two lines: one would outrun the axis
+	p.Y.Label.Text += "\n" + barNote(fewest, seeds) // two lines: one would outrun the axis
 	return nil
 }
 
@@ -171,15 +170,15 @@ func addWhiskers(p *plot.Plot, pts plotter.XYs, whiskers plotter.YErrors) error 
 	return nil
 }
 
-// barNote says what a bar chart's bars and whiskers are.
+// barNote says what a bar chart's bars and whiskers are: the second line of its y-axis label.
 func barNote(fewest, most int) string {
 	switch {
 	case most <= 1:
-		return " (one seed)"
+		return "(one seed)"
 	case fewest < most:
-		return fmt.Sprintf(": mean ± SD over %d–%d seeds", max(fewest, 1), most)
+		return fmt.Sprintf("mean ± SD over %d–%d seeds", max(fewest, 1), most)
 	}
-	return fmt.Sprintf(": mean ± SD over %d seeds", most)
+	return fmt.Sprintf("mean ± SD over %d seeds", most)
 }
 
 // Fig3A is the robustness score per corruption category (noise, blur, weather, digital), Baseline = 100 %.
@@ -251,7 +250,7 @@ func Fig3B(res *eval.Robustness) (Figure, error) {
 	base.Dashes, base.Color = []vg.Length{vg.Points(3), vg.Points(2)}, color.Gray{Y: 0x60}
 	p.Add(base)
 	p.Y.Min, p.Y.Max = 0, top*1.06
-	p.Y.Label.Text += "\n" + strings.TrimPrefix(barNote(fewest, seeds), ": ") // two lines: one would outrun the axis
+	p.Y.Label.Text += "\n" + barNote(fewest, seeds) // two lines: one would outrun the axis
 	p.Title.Text += "; dashed: Baseline"
 	return Figure{Plot: p, Width: 20 * vg.Centimeter, Height: 10 * vg.Centimeter}, nil
 }
